@@ -1,0 +1,48 @@
+# Every target installs into .venv on first use (and again when the dependency
+# files change), then runs. Nothing else needs to be installed by hand.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+STAMP := $(VENV)/.installed
+DEMO_HOME ?= .demo-home
+PYTEST_ARGS ?=
+
+.PHONY: install demo run test test-all bench lint typecheck clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/constraints.txt requirements/nodeps.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -c requirements/constraints.txt 'torch==2.13.0'
+	$(PIP) install -c requirements/constraints.txt -e '.[dev]'
+	$(PIP) install -c requirements/constraints.txt --no-deps -r requirements/nodeps.txt
+	@touch $@
+
+# The headless main job on the bundled demo library, in its own app home.
+demo: $(STAMP)
+	$(VENV)/bin/idfsr --home $(DEMO_HOME) demo
+
+# The desktop app on the bundled demo library.
+run: $(STAMP)
+	$(VENV)/bin/idfsr-desktop --home $(DEMO_HOME) --demo
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Includes tests marked slow.
+test-all: $(STAMP)
+	IDFSR_SLOW=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	@for b in bench/bench_*.py; do echo "== $$b" >&2; $(PY) $$b || exit 1; done
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check core idfsr_desktop tests bench
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) $(DEMO_HOME) build dist *.egg-info .pytest_cache

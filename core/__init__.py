@@ -1,0 +1,1 @@
+"""IDFSR Desktop engine: headless, never imports Qt."""

@@ -1,0 +1,123 @@
+"""What every CLI command shares: the app context, JSON output, progress bars, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from tqdm import tqdm
+
+from core.context import AppContext
+from core.errors import IdfsrError, JobCancelled
+from core.jobs import CancelToken, Progress
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def json_option(fn: F) -> F:
+    """Add `--json` (machine-readable output on stdout) to a command."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")(fn)
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return asdict(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def emit_json(data: Any) -> None:
+    """Write data as JSON to stdout."""
+    click.echo(json.dumps(data, default=_default, indent=2, ensure_ascii=False))
+
+
+def app_context(click_ctx: click.Context) -> AppContext:
+    """The AppContext for this invocation, opened once and closed when the command ends."""
+    root = click_ctx.find_root()
+    ctx = root.meta.get("idfsr.app")
+    if ctx is None:
+        ctx = AppContext.open(root.params.get("home"))
+        root.meta["idfsr.app"] = ctx
+        root.call_on_close(ctx.close)
+    return ctx
+
+
+class ProgressBars:
+    """A progress callback that draws one tqdm bar per stage on stderr."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.stage: str | None = None
+        self.bar: tqdm | None = None
+
+    def __call__(self, p: Progress) -> None:
+        if not self.enabled:
+            return
+        if p.stage != self.stage:
+            self.close()
+            self.stage = p.stage
+            if p.stage == "done":
+                return
+            self.bar = tqdm(total=p.total, desc=p.message or p.stage, unit="photo",
+                            file=sys.stderr, dynamic_ncols=True, leave=False)
+        if self.bar is not None:
+            if p.total is not None and self.bar.total != p.total:
+                self.bar.total = p.total
+            self.bar.n = p.done
+            self.bar.refresh() if p.total and p.done >= p.total else self.bar.update(0)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+@contextmanager
+def cancellable() -> Iterator[CancelToken]:
+    """A cancel token set by the first Ctrl-C; a second Ctrl-C interrupts at once."""
+    token = CancelToken()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if token.cancelled:
+            signal.signal(signal.SIGINT, previous)
+            raise KeyboardInterrupt
+        click.echo("\nstopping after the current photos (Ctrl-C again to abort)…", err=True)
+        token.cancel()
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield token
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run_cli(main: click.Group) -> None:
+    """Run the click group, turning expected errors into one clear line and an exit code."""
+    try:
+        main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except JobCancelled as exc:
+        click.echo(f"stopped: {exc}", err=True)
+        sys.exit(130)
+    except IdfsrError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,48 @@
+"""The application context: paths, settings and DB, built once and passed down (no globals)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from types import TracebackType
+
+from core.db.database import Database
+from core.paths import AppPaths
+from core.settings import Settings, load_settings, save_settings
+
+
+@dataclass
+class AppContext:
+    """Everything a core function needs to know about this installation."""
+
+    paths: AppPaths
+    settings: Settings
+    db: Database
+
+    @classmethod
+    def open(cls, home: str | os.PathLike[str] | None = None) -> AppContext:
+        """Resolve paths (`home` > $IDFSR_HOME > platform folders), load settings, open the DB."""
+        paths = AppPaths.resolve(home)
+        paths.ensure()
+        settings = load_settings(paths.settings_file)
+        db = Database.open(paths.db_file)
+        return cls(paths=paths, settings=settings, db=db)
+
+    def save_settings(self) -> None:
+        """Persist the current settings."""
+        save_settings(self.settings, self.paths.settings_file)
+
+    def close(self) -> None:
+        """Release the DB."""
+        self.db.close()
+
+    def __enter__(self) -> AppContext:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,34 @@
+"""Typed errors that carry a message meant for the user, not a traceback."""
+
+from __future__ import annotations
+
+
+class IdfsrError(Exception):
+    """Base of every error the app expects and explains to the user."""
+
+
+class JobCancelled(IdfsrError):
+    """A long job stopped because its cancel token was set."""
+
+    def __init__(self, message: str = "cancelled") -> None:
+        super().__init__(message)
+
+
+class SettingsError(IdfsrError):
+    """The settings file cannot be used (e.g. written by a newer version)."""
+
+
+class DatabaseError(IdfsrError):
+    """The library database cannot be opened or upgraded."""
+
+
+class LibraryError(IdfsrError):
+    """A library operation was refused (e.g. a root that is not a folder)."""
+
+
+class ImageReadError(IdfsrError):
+    """An image could not be read; `kind` is a short stable code, the message says why."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind

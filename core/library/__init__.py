@@ -1,0 +1,1 @@
+"""The photo library: scanning folders, reading images, thumbnails."""

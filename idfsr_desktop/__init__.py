@@ -1,0 +1,1 @@
+"""IDFSR Desktop: the Qt application over `core`."""
