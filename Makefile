@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 DEMO_HOME ?= .demo-home
 PYTEST_ARGS ?=
 
-.PHONY: install demo run test test-all bench lint typecheck clean
+.PHONY: install sysdeps demo run test test-all bench lint typecheck clean
 
 install: $(STAMP)
 
@@ -20,19 +20,23 @@ $(STAMP): pyproject.toml requirements/constraints.txt requirements/nodeps.txt
 	$(PIP) install -c requirements/constraints.txt --no-deps -r requirements/nodeps.txt
 	@touch $@
 
+# Qt's system libraries (apt-get when run as root; otherwise it names what is missing).
+sysdeps:
+	@bash .ci/system-deps.sh
+
 # The headless main job on the bundled demo library, in its own app home.
 demo: $(STAMP)
 	$(VENV)/bin/idfsr --home $(DEMO_HOME) demo
 
 # The desktop app on the bundled demo library.
-run: $(STAMP)
+run: $(STAMP) sysdeps
 	$(VENV)/bin/idfsr-desktop --home $(DEMO_HOME) --demo
 
-test: $(STAMP)
+test: $(STAMP) sysdeps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Includes tests marked slow.
-test-all: $(STAMP)
+test-all: $(STAMP) sysdeps
 	IDFSR_SLOW=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
