@@ -42,7 +42,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     schema_version: int = SCHEMA_VERSION
-    index: IndexSettings = Field(default_factory=IndexSettings)
+    index: IndexSettings = IndexSettings()  # pydantic copies defaults per instance
     face_backend: Literal["auto", "insightface", "embedded"] = "auto"
     device: str = "auto"
     output_dir: Path | None = None

@@ -188,8 +188,8 @@ def index_library(
         known = {
             row.path: row
             for row in s.execute(
-                select(Photo.id, Photo.path, Photo.size, Photo.mtime_ns, Photo.status,
-                       Photo.content_hash)
+                select(Photo.id, Photo.root_id, Photo.path, Photo.size, Photo.mtime_ns,
+                       Photo.status, Photo.content_hash)
             )
         }
     report.roots = len(roots)
@@ -198,7 +198,16 @@ def index_library(
     found_by_root: dict[int, list[FoundFile]] = defaultdict(list)
     issues_by_root: dict[int, list[WalkIssue]] = defaultdict(list)
     seen_paths: set[str] = set()
+    offline: set[int] = set()
     for root_id, root_path in roots:
+        if not os.path.isdir(root_path):
+            # An unplugged drive is not a deletion: its photos stay as they were.
+            offline.add(root_id)
+            issues_by_root[root_id].append(WalkIssue(
+                root_path, "root_unavailable",
+                "library folder is not reachable (unplugged or unmounted?); its photos are "
+                "kept as they were"))
+            continue
         for item in walk_images(root_path, follow_symlinks=settings.follow_symlinks,
                                 skip_hidden=settings.skip_hidden, exclude=_exclusions(ctx)):
             if isinstance(item, WalkIssue):
@@ -232,7 +241,8 @@ def index_library(
                 report.unchanged += 1
             else:
                 todo.append((root_id, f))
-    gone = [row for path, row in known.items() if path not in seen_paths]
+    gone = [row for path, row in known.items()
+            if path not in seen_paths and row.root_id not in offline]
     move_sources: dict[str, list[int]] = defaultdict(list)
     for row in gone:
         if row.content_hash:
@@ -262,8 +272,9 @@ def index_library(
                     r = fut.result()
                     row = known.get(r.found.path)
                     moved_from = None
-                    if row is None and r.info is not None and move_sources.get(r.content_hash or ""):
-                        moved_from = move_sources[r.content_hash or ""].pop()
+                    sources = move_sources.get(r.content_hash or "")
+                    if row is None and r.info is not None and sources:
+                        moved_from = sources.pop()
                         moved_ids.add(moved_from)
                         report.moved += 1
                     elif row is None:
@@ -294,7 +305,8 @@ def index_library(
     with ctx.db.session() as s:
         if newly_missing:
             s.execute(update(Photo), newly_missing)
-        s.execute(update(LibraryRoot).values(last_scan_at=now))
+        s.execute(update(LibraryRoot).where(LibraryRoot.id.not_in(offline))
+                  .values(last_scan_at=now))
     report.seconds = round(time.monotonic() - started, 3)
     progress(Progress("done", total, total, "index up to date"))
     return report

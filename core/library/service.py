@@ -68,7 +68,8 @@ def add_root(ctx: AppContext, path: str | os.PathLike[str]) -> RootInfo:
         for r in roots:
             if _inside(folder_s, r.path):
                 raise LibraryError(
-                    f"{display_path(folder_s)} is already in the library (under {display_path(r.path)})"
+                    f"{display_path(folder_s)} is already in the library "
+                    f"(under {display_path(r.path)})"
                 )
         root = LibraryRoot(path=folder_s)
         s.add(root)
@@ -176,7 +177,9 @@ def purge_missing(ctx: AppContext) -> int:
                               .where(Photo.status == PhotoStatus.MISSING)))
         s.execute(delete(Photo).where(Photo.status == PhotoStatus.MISSING))
         hashes = {h for _, h in gone if h}
-        still_used = set(s.scalars(select(Photo.content_hash).where(Photo.content_hash.in_(hashes))))
+        still_used = set(
+            s.scalars(select(Photo.content_hash).where(Photo.content_hash.in_(hashes)))
+        )
     for h in hashes - still_used:
         thumbnail_file(ctx.paths.thumbnails, h).unlink(missing_ok=True)
     return len(gone)

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests_support import make_jpeg
 
 from core.resources import demo_library_path
-from tests_support import make_jpeg
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,3 +79,47 @@ def test_demo_indexes_the_bundled_library(tmp_path: Path) -> None:
     assert out["status"]["photos"]["ok"] == expected
     again = json.loads(idfsr("demo", "--json", home=tmp_path / "home").stdout)
     assert again["index"]["unchanged"] == expected and again["index"]["new"] == 0
+
+
+def test_ctrl_c_stops_cleanly_and_rerun_resumes(tmp_path: Path) -> None:
+    """SIGINT during `idfsr index`: exit 130 with a message, a sound DB, and a rerun finishes."""
+    import signal
+    import sqlite3
+    import time
+
+    lib = tmp_path / "big"
+    n = 800  # enough that the run is still going when the first batch is committed
+    for i in range(n):
+        make_jpeg(lib / f"{i:04d}.jpg", seed=5000 + i, size=(640, 480))
+    home = tmp_path / "home"
+    idfsr("library", "add", str(lib), home=home)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from core.cli import entry; entry()", "--home", str(home),
+         "index"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "IDFSR_HOME": ""},
+    )
+    db = home / "data" / "library.db"
+    deadline = time.monotonic() + 60
+    count = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        try:
+            with sqlite3.connect(db, timeout=1) as conn:
+                count = conn.execute("SELECT count(*) FROM photos").fetchone()[0]
+        except sqlite3.Error:
+            continue
+        if count > 0:
+            break
+    assert proc.poll() is None and count > 0, "indexing should have been under way"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "run it again to resume" in err and "Traceback" not in err
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        done = conn.execute("SELECT count(*) FROM photos").fetchone()[0]
+    assert 0 < done < n
+    report = json.loads(idfsr("index", "--json", home=home).stdout)
+    assert report["new"] == n - done and report["unchanged"] == done

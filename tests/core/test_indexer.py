@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from tests_support import make_jpeg
 
 from core.context import AppContext
 from core.errors import JobCancelled, LibraryError
@@ -17,15 +18,14 @@ from core.library import indexer
 from core.library.indexer import index_library
 from core.library.service import (
     add_root,
+    library_status,
     list_photos,
     list_roots,
-    library_status,
     photo_thumbnail,
     purge_missing,
     remove_root,
 )
 from core.library.thumbnails import thumbnail_file
-from tests_support import make_jpeg
 
 
 @pytest.fixture
@@ -216,3 +216,19 @@ def test_app_home_inside_a_root_is_not_indexed(tmp_path: Path, library: Path) ->
         add_root(ctx, library)
         index_library(ctx)
         assert not [p for p in list_photos(ctx) if "app-home" in p.path]
+
+
+def test_unreachable_root_keeps_its_photos(app: AppContext, library: Path, tmp_path: Path) -> None:
+    """An unplugged drive is reported, and its photos are not marked missing."""
+    add_root(app, library)
+    index_library(app)
+    library.rename(tmp_path / "unplugged")
+    report = index_library(app)
+    assert report.missing == 0
+    assert {p.status for p in list_photos(app)} == {"ok"}
+    issues = library_status(app)["scan_issues"]
+    assert [i["kind"] for i in issues] == ["root_unavailable"]
+    assert "not reachable" in issues[0]["reason"]
+    (tmp_path / "unplugged").rename(library)
+    assert index_library(app).unchanged == 6
+    assert library_status(app)["scan_issues"] == []
