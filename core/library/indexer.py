@@ -10,7 +10,9 @@ cancelled or killed run resumes where it stopped.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import stat
 import time
 from collections import defaultdict
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -28,6 +30,8 @@ from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from core.library.imageio import ImageInfo, inspect_image
 from core.library.thumbnails import save_thumbnail, thumbnail_file
 from core.library.walk import FoundFile, WalkIssue, walk_images
+
+log = logging.getLogger(__name__)
 
 IN_MEMORY_LIMIT = 64 * 1024 * 1024  # larger files are hashed and decoded from disk
 COMMIT_EVERY = 256
@@ -64,10 +68,19 @@ class _ReadResult:
     error: str | None = None
 
 
+class _NotAFile(OSError):
+    """The path became something other than a regular file (a pipe, say) after the walk."""
+
+
 def _hash_file(path: str) -> tuple[str, bytes | None]:
     """sha256 of the file; its bytes too when small enough to decode from memory."""
-    with open(path, "rb") as f:  # originals are only ever opened read-only
-        size = os.fstat(f.fileno()).st_size
+    # Read-only, and non-blocking so that a file swapped for a named pipe cannot hang us.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with open(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _NotAFile("not a regular file")
+        size = st.st_size
         if size <= IN_MEMORY_LIMIT:
             data = f.read()
             return hashlib.sha256(data).hexdigest(), data
@@ -78,6 +91,15 @@ def _hash_file(path: str) -> tuple[str, bytes | None]:
 
 
 def _read_photo(found: FoundFile, root_id: int, ctx: AppContext) -> _ReadResult:
+    try:
+        return _read_photo_unguarded(found, root_id, ctx)
+    except Exception as exc:  # noqa: BLE001 - one file must never stop the scan
+        log.exception("unexpected error reading %s", found.path)
+        return _ReadResult(found, root_id, None, None, "internal",
+                           f"unexpected error: {type(exc).__name__}: {exc}")
+
+
+def _read_photo_unguarded(found: FoundFile, root_id: int, ctx: AppContext) -> _ReadResult:
     settings = ctx.settings.index
     try:
         content_hash, data = _hash_file(found.path)
@@ -85,6 +107,8 @@ def _read_photo(found: FoundFile, root_id: int, ctx: AppContext) -> _ReadResult:
         return _ReadResult(found, root_id, None, None, "vanished", "deleted during the scan")
     except PermissionError:
         return _ReadResult(found, root_id, None, None, "unreadable", "permission denied")
+    except _NotAFile:
+        return _ReadResult(found, root_id, None, None, "not_a_file", "not a regular file")
     except OSError as exc:
         return _ReadResult(found, root_id, None, None, "unreadable",
                            f"cannot read file: {exc.strerror or exc}")
@@ -98,7 +122,10 @@ def _read_photo(found: FoundFile, root_id: int, ctx: AppContext) -> _ReadResult:
     except ImageReadError as exc:
         return _ReadResult(found, root_id, content_hash, None, exc.kind, str(exc))
     if thumb is not None and not thumbnail_file(thumbs, content_hash).exists():
-        save_thumbnail(thumbs, content_hash, thumb)
+        try:
+            save_thumbnail(thumbs, content_hash, thumb)
+        except OSError as exc:  # full disk, say: the cache is rebuilt on demand later
+            log.warning("could not cache the thumbnail of %s: %s", found.path, exc)
     return _ReadResult(found, root_id, content_hash, info)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from core.fsutil import display_path
 from core.library.imageio import suffix_supported
 
 
@@ -55,7 +57,8 @@ def walk_images(
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            yield WalkIssue(folder, "unreadable_folder", f"cannot list folder: {exc.strerror or exc}")
+            yield WalkIssue(folder, "unreadable_folder",
+                            f"cannot list folder: {exc.strerror or exc}")
             continue
         subfolders = []
         for entry in entries:
@@ -67,27 +70,57 @@ def walk_images(
                     continue
                 est = entry.stat(follow_symlinks=True)
             except FileNotFoundError:
-                if entry.is_symlink():
-                    if suffix_supported(entry.name):
-                        yield WalkIssue(entry.path, "broken_link", "symbolic link to nothing")
+                if _is_link(entry.path) and suffix_supported(entry.name):
+                    yield WalkIssue(entry.path, "broken_link", _broken_link_reason(entry.path))
                 continue  # deleted while we looked: simply not there
             except OSError as exc:
-                if exc.errno == 40:  # ELOOP: a link that points to itself
-                    yield WalkIssue(entry.path, "symlink_loop", "symbolic link loop")
+                if exc.errno == errno.ELOOP:
+                    yield WalkIssue(entry.path, "symlink_loop",
+                                    "symbolic link loop: the link leads back to itself")
                 elif suffix_supported(entry.name):
-                    yield WalkIssue(entry.path, "unreadable", f"cannot stat: {exc.strerror or exc}")
+                    yield WalkIssue(entry.path, "unreadable",
+                                    f"cannot look at the file: {exc.strerror or exc}")
                 continue
             if stat.S_ISDIR(est.st_mode):
                 key = (est.st_dev, est.st_ino)
                 if key in visited:
                     if is_link:
                         yield WalkIssue(entry.path, "symlink_loop",
-                                        "symbolic link to a folder already scanned (loop)")
+                                        "symbolic link loop: it points to a folder already scanned")
                     continue
                 if entry.path in exclude:
                     continue
                 visited.add(key)
                 subfolders.append(entry.path)
-            elif stat.S_ISREG(est.st_mode) and suffix_supported(entry.name):
-                yield FoundFile(entry.path, est.st_size, est.st_mtime_ns)
+            elif suffix_supported(entry.name):
+                if stat.S_ISREG(est.st_mode):
+                    yield FoundFile(entry.path, est.st_size, est.st_mtime_ns)
+                else:  # opening a named pipe would wait forever; a device is no photo
+                    yield WalkIssue(entry.path, "not_a_file",
+                                    f"not a regular file (a {_file_type(est.st_mode)})")
         stack.extend(reversed(subfolders))
+
+
+def _is_link(path: str) -> bool:
+    try:
+        return os.path.islink(path)
+    except OSError:
+        return False
+
+
+def _broken_link_reason(path: str) -> str:
+    try:
+        target = display_path(os.readlink(path))
+    except OSError:
+        return "broken symbolic link: its target does not exist"
+    return f"broken symbolic link: its target {target} does not exist"
+
+
+def _file_type(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "named pipe"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return "special file"

@@ -232,3 +232,35 @@ def test_unreachable_root_keeps_its_photos(app: AppContext, library: Path, tmp_p
     (tmp_path / "unplugged").rename(library)
     assert index_library(app).unchanged == 6
     assert library_status(app)["scan_issues"] == []
+
+
+def test_thumbnail_cache_failure_does_not_stop_the_scan(
+    app: AppContext, library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(*_a: object, **_k: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(indexer, "save_thumbnail", disk_full)
+    add_root(app, library)
+    report = index_library(app)
+    assert report.new == 6 and report.errors == 0
+    assert {p.status for p in list_photos(app)} == {"ok"}
+
+
+def test_unexpected_error_in_one_file_is_recorded_not_raised(
+    app: AppContext, library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = indexer.inspect_image
+
+    def buggy(source: object, **kw: object) -> object:
+        if isinstance(source, bytes) and source == (library / "roll1" / "p1.jpg").read_bytes():
+            raise RuntimeError("decoder bug")
+        return real(source, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(indexer, "inspect_image", buggy)
+    add_root(app, library)
+    report = index_library(app)
+    assert report.new == 6 and report.errors == 1
+    bad = by_name(app)["p1.jpg"]
+    assert bad.status == "error" and bad.error_kind == "internal"
+    assert "RuntimeError: decoder bug" in (bad.error or "")
