@@ -1,0 +1,133 @@
+"""Start the desktop app: parse the command line, open the one AppContext, show the window."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from core.context import AppContext
+from core.errors import IdfsrError
+from idfsr_desktop.icons import app_icon
+from idfsr_desktop.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+ORGANISATION = "IDFSR"
+APPLICATION = "IDFSR Desktop"
+SCREENSHOT_IDLE_S = 1.5
+SCREENSHOT_TIMEOUT_S = 180.0
+
+
+def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
+    """Our options, and whatever is left for Qt (e.g. `-platform offscreen`)."""
+    parser = argparse.ArgumentParser(prog="idfsr-desktop", description=APPLICATION)
+    parser.add_argument("--home", metavar="DIR",
+                        help="keep every file of the app in DIR (portable installs, tests)")
+    parser.add_argument("--demo", action="store_true",
+                        help="add the bundled demo library if needed and index it")
+    parser.add_argument("--screenshot", metavar="PATH", type=Path,
+                        help="once the window is idle, save a PNG of it to PATH and quit")
+    return parser.parse_known_args(list(argv))
+
+
+@contextmanager
+def _logging_into(folder: Path) -> Iterator[None]:
+    """Log INFO and up to `folder`/desktop.log (tracebacks of bugs land there), warnings to
+    stderr; undone on exit so an in-process run (a test) leaves logging as it found it."""
+    root = logging.getLogger()
+    level = root.level
+    file_handler = logging.FileHandler(folder / "desktop.log", encoding="utf-8")
+    file_handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    file_handler.setLevel(logging.INFO)
+    added: list[logging.Handler] = [file_handler]
+    if not root.handlers:
+        stderr_handler = logging.StreamHandler()
+        stderr_handler.setLevel(logging.WARNING)
+        added.append(stderr_handler)
+    for handler in added:
+        root.addHandler(handler)
+    if level == logging.NOTSET or level > logging.INFO:
+        root.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for handler in added:
+            root.removeHandler(handler)
+            handler.close()
+        root.setLevel(level)
+
+
+class ScreenshotTimer(QObject):
+    """Once the window has been idle for a while (or too long has passed), saves a PNG of it
+    and closes it, which ends the event loop."""
+
+    def __init__(self, window: MainWindow, path: Path) -> None:
+        super().__init__(window)
+        self.window = window
+        self.path = path
+        self.failed = False
+        self._started = time.monotonic()
+        self._idle_since: float | None = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(250)
+        self._timer.timeout.connect(self._check)
+        self._timer.start()
+
+    def _check(self) -> None:
+        now = time.monotonic()
+        if self.window.isVisible() and self.window.is_idle():
+            self._idle_since = self._idle_since or now
+        else:
+            self._idle_since = None
+        idle_long_enough = (self._idle_since is not None
+                            and now - self._idle_since >= SCREENSHOT_IDLE_S)
+        if not idle_long_enough and now - self._started < SCREENSHOT_TIMEOUT_S:
+            return
+        self._timer.stop()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.window.grab().save(str(self.path)):
+            log.error("could not save the screenshot to %s", self.path)
+            self.failed = True
+        # Closing the last window ends the loop; quitting as well would leave a second quit
+        # request queued for whoever runs an event loop next (e.g. the next test).
+        self.window.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the desktop app; returns the process exit status."""
+    args, qt_args = parse_args(sys.argv[1:] if argv is None else argv)
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(
+        [sys.argv[0] if sys.argv else "idfsr-desktop", *qt_args])
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+    app.setWindowIcon(app_icon())
+    try:
+        ctx = AppContext.open(args.home)
+    except IdfsrError as exc:
+        QMessageBox.critical(None, APPLICATION, f"The app cannot start:\n\n{exc}")
+        return 1
+    try:
+        with _logging_into(ctx.paths.logs):
+            window = MainWindow(ctx)
+            window.show()
+            if args.demo:
+                QTimer.singleShot(0, window.open_demo_library)
+            screenshot = None
+            if args.screenshot is not None:
+                screenshot = ScreenshotTimer(window, args.screenshot.expanduser().absolute())
+            status = app.exec()
+            window.shutdown()  # also when the loop ended without the window being closed
+            window.deleteLater()
+            return 1 if screenshot is not None and screenshot.failed else int(status)
+    finally:
+        ctx.close()

@@ -1,0 +1,117 @@
+"""Paints one grid cell: the thumbnail (or a placeholder), a status badge and the file name."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from idfsr_desktop.photo_list_model import StatusRole, ThumbnailUnavailableRole
+
+# The one place with fixed colours: a status badge must read as a warning on any palette.
+BADGE_COLOURS = {"error": QColor(198, 40, 40), "missing": QColor(230, 145, 0)}
+BADGE_GLYPHS = {"error": "!", "missing": "?"}
+PLACEHOLDER_WORDS = {"error": "Unreadable", "missing": "Missing"}
+
+
+def _blend(a: QColor, b: QColor, t: float) -> QColor:
+    """`a` moved a fraction `t` toward `b` (a tint that works on light and dark palettes)."""
+    return QColor.fromRgbF(a.redF() + (b.redF() - a.redF()) * t,
+                           a.greenF() + (b.greenF() - a.greenF()) * t,
+                           a.blueF() + (b.blueF() - a.blueF()) * t)
+
+
+class PhotoItemDelegate(QStyledItemDelegate):
+    """Fixed-size cells sized from the font, so the grid scales with the UI."""
+
+    def __init__(self, thumb_size: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.thumb_size = thumb_size  # logical pixels
+
+    @staticmethod
+    def padding(metrics: QFontMetrics) -> int:
+        """Space around the thumbnail and caption."""
+        return max(6, metrics.height() // 2)
+
+    def cell_size(self, metrics: QFontMetrics) -> QSize:
+        """The size of every cell (the grid's items are uniform)."""
+        pad = self.padding(metrics)
+        return QSize(self.thumb_size + 2 * pad, self.thumb_size + metrics.height() + 3 * pad)
+
+    def sizeHint(self, option: QStyleOptionViewItem,
+                 index: QModelIndex | QPersistentModelIndex) -> QSize:
+        return self.cell_size(option.fontMetrics)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        widget = opt.widget
+        style = widget.style() if widget is not None else None
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if style is not None:  # selection and hover backgrounds, as the platform draws them
+            style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, opt, painter, widget)
+        pad = self.padding(opt.fontMetrics)
+        cell = opt.rect
+        thumb = QRect(cell.x() + pad, cell.y() + pad, self.thumb_size, self.thumb_size)
+        status = index.data(StatusRole) or "ok"
+        pixmap = index.data(Qt.ItemDataRole.DecorationRole)
+        if isinstance(pixmap, QPixmap) and not pixmap.isNull():
+            if status == "missing":  # an old picture of a file that is gone: shown faded
+                painter.setOpacity(0.45)
+            self._paint_pixmap(painter, thumb, pixmap)
+            painter.setOpacity(1.0)
+        else:
+            unavailable = bool(index.data(ThumbnailUnavailableRole))
+            self._paint_placeholder(painter, thumb, opt.palette, status, unavailable)
+        if status in BADGE_COLOURS:
+            self._paint_badge(painter, thumb, opt.font, status)
+        self._paint_caption(painter, opt, cell, thumb, pad, index)
+        painter.restore()
+
+    def _paint_pixmap(self, painter: QPainter, box: QRect, pixmap: QPixmap) -> None:
+        size = pixmap.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        # Centred across, sitting on the caption: a row of photos shares one baseline.
+        target = QRect(box.x() + (box.width() - size.width()) // 2,
+                       box.bottom() + 1 - size.height(), size.width(), size.height())
+        painter.drawPixmap(target, pixmap)
+
+    def _paint_placeholder(self, painter: QPainter, box: QRect, palette: QPalette,
+                           status: str, unavailable: bool) -> None:
+        base = palette.color(QPalette.ColorRole.Base)
+        text = palette.color(QPalette.ColorRole.Text)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(_blend(base, text, 0.07))
+        radius = max(4.0, box.width() / 40)
+        painter.drawRoundedRect(QRectF(box), radius, radius)
+        words = PLACEHOLDER_WORDS.get(status) or ("No preview" if unavailable else "")
+        if words:
+            painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, words)
+
+    def _paint_badge(self, painter: QPainter, box: QRect, font: QFont, status: str) -> None:
+        bold = QFont(font)
+        bold.setBold(True)
+        diameter = int(QFontMetrics(bold).height() * 1.3)
+        inset = max(4, diameter // 4)
+        badge = QRect(box.right() - diameter - inset + 1, box.top() + inset, diameter, diameter)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(BADGE_COLOURS[status])
+        painter.drawEllipse(badge)
+        painter.setPen(QColor(Qt.GlobalColor.white))
+        painter.setFont(bold)
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, BADGE_GLYPHS[status])
+
+    def _paint_caption(self, painter: QPainter, opt: QStyleOptionViewItem, cell: QRect,
+                       thumb: QRect, pad: int, index: QModelIndex | QPersistentModelIndex) -> None:
+        name = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        text_rect = QRect(cell.x() + pad, thumb.bottom() + pad, cell.width() - 2 * pad,
+                          opt.fontMetrics.height())
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        painter.setPen(opt.palette.color(role))
+        painter.setFont(opt.font)
+        elided = opt.fontMetrics.elidedText(name, Qt.TextElideMode.ElideMiddle, text_rect.width())
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter,
+                         elided)

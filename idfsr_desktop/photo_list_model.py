@@ -1,0 +1,136 @@
+"""The library's photos as a Qt list model, fetched from core in windows as the view scrolls."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSize,
+    Qt,
+)
+
+from core.context import AppContext
+from core.library.service import PhotoInfo, list_photos
+from idfsr_desktop.thumbnail_loader import ThumbnailLoader
+
+FETCH_BATCH = 200
+
+PhotoRole = Qt.ItemDataRole.UserRole + 1  # the row's PhotoInfo
+StatusRole = Qt.ItemDataRole.UserRole + 2  # "ok" / "error" / "missing"
+ThumbnailUnavailableRole = Qt.ItemDataRole.UserRole + 3  # True once no thumbnail can come
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+_STATUS_WORDS = {"error": "Unreadable", "missing": "Missing"}
+
+
+def photo_tooltip(photo: PhotoInfo) -> str:
+    """What hovering a photo says: its path, and why it cannot be shown when it cannot."""
+    lines = [photo.path]
+    if photo.status == "error":
+        lines.append(f"Unreadable: {photo.error or 'unknown reason'}")
+    elif photo.status == "missing":
+        lines.append(f"Missing: {photo.error or 'file no longer on disk'}")
+    elif photo.width and photo.height:
+        lines.append(f"{photo.width} × {photo.height}" + (f" · {photo.format}" if photo.format
+                                                          else ""))
+    return "\n".join(lines)
+
+
+class PhotoListModel(QAbstractListModel):
+    """Rows are PhotoInfo in path order, optionally of one status; thumbnails load lazily."""
+
+    def __init__(
+        self, ctx: AppContext, thumbnails: ThumbnailLoader, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self._thumbnails = thumbnails
+        self._status: str | None = None
+        self._photos: list[PhotoInfo] = []
+        self._row_of_key: dict[str, list[int]] = {}
+        self._exhausted = False
+        self.thumbnail_size = QSize(256, 256)  # device pixels; the view sets it
+        thumbnails.thumbnail_ready.connect(self._on_thumbnail_ready)
+
+    @property
+    def status_filter(self) -> str | None:
+        """The status shown (None: every photo)."""
+        return self._status
+
+    def set_status_filter(self, status: str | None) -> None:
+        """Show only photos of this status (None: all) and start again from the top."""
+        if status != self._status:
+            self._status = status
+            self.reload()
+
+    def reload(self) -> None:
+        """Drop the fetched rows; the view fetches again from the first window."""
+        self.beginResetModel()
+        self._photos = []
+        self._row_of_key = {}
+        self._exhausted = False
+        self.endResetModel()
+        self.fetchMore()  # the first window now, so counts and empty states are right at once
+
+    def photo(self, row: int) -> PhotoInfo:
+        """The photo at a row."""
+        return self._photos[row]
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
+        return 0 if parent.isValid() else len(self._photos)
+
+    def canFetchMore(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and not self._exhausted
+
+    def fetchMore(self, parent: AnyIndex = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid() or self._exhausted:
+            return
+        batch = list_photos(self._ctx, status=self._status, offset=len(self._photos),
+                            limit=FETCH_BATCH)
+        if len(batch) < FETCH_BATCH:
+            self._exhausted = True
+        if not batch:
+            return
+        first = len(self._photos)
+        self.beginInsertRows(QModelIndex(), first, first + len(batch) - 1)
+        for row, photo in enumerate(batch, start=first):
+            self._photos.append(photo)
+            if photo.content_hash:
+                self._row_of_key.setdefault(photo.content_hash, []).append(row)
+        self.endInsertRows()
+
+    def fetch_all(self) -> None:
+        """Fetch every remaining window (small libraries, tests)."""
+        while self.canFetchMore():
+            self.fetchMore()
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._photos):
+            return None
+        photo = self._photos[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return PurePath(photo.path).name
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._thumbnails.pixmap(photo, self.thumbnail_size)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return photo_tooltip(photo)
+        if role == Qt.ItemDataRole.AccessibleDescriptionRole:
+            return _STATUS_WORDS.get(photo.status, "")
+        if role == PhotoRole:
+            return photo
+        if role == StatusRole:
+            return photo.status
+        if role == ThumbnailUnavailableRole:
+            return self._thumbnails.is_unavailable(photo)
+        return None
+
+    def _on_thumbnail_ready(self, key: str) -> None:
+        for row in self._row_of_key.get(key, ()):
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])

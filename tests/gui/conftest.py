@@ -1,0 +1,74 @@
+"""Fixtures for the GUI tests: generated photo folders and a main window on the isolated home."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from pytestqt.qtbot import QtBot
+
+from core.context import AppContext
+from idfsr_desktop.main_window import MainWindow
+
+MakePhotos = Callable[..., Path]
+
+
+@pytest.fixture(autouse=True)
+def collect_earlier_widgets() -> None:
+    """Collect the last test's Qt objects now, in the GUI thread: left to the cyclic GC, they
+    could be destroyed from whichever thread allocates next (an indexing worker), and a QObject
+    destroyed off its own thread can crash the process."""
+    gc.collect()
+
+
+def write_photos(folder: Path, count: int, *, size: tuple[int, int] = (96, 72),
+                 fmt: str = "JPEG") -> list[Path]:
+    """`count` distinct images (a shifted colour gradient each) in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    x = np.linspace(0, 255, width, dtype=np.float32)[None, :]
+    y = np.linspace(0, 255, height, dtype=np.float32)[:, None]
+    suffix = ".jpg" if fmt == "JPEG" else f".{fmt.lower()}"
+    paths = []
+    for i in range(count):
+        rgb = np.stack([(x + 7 * i) % 256 + 0 * y, y + 0 * x, (x + y + 13 * i) % 256], axis=-1)
+        path = folder / f"photo_{i:04d}{suffix}"
+        options = {"compress_level": 1} if fmt == "PNG" else {"quality": 85}
+        Image.fromarray(rgb.astype(np.uint8)).save(path, fmt, **options)
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture
+def make_photos(tmp_path: Path) -> MakePhotos:
+    """Make a folder of generated photos under tmp_path; returns the folder."""
+
+    def make(name: str, count: int, **options: object) -> Path:
+        folder = tmp_path / name
+        write_photos(folder, count, **options)  # type: ignore[arg-type]
+        return folder
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def many_photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """300 PNGs big enough (PNG has no JPEG draft decoding) that indexing takes seconds."""
+    folder = tmp_path_factory.mktemp("many") / "photos"
+    write_photos(folder, 300, size=(1024, 768), fmt="PNG")
+    return folder
+
+
+@pytest.fixture
+def window(qtbot: QtBot, app: AppContext) -> Iterator[MainWindow]:
+    """A shown main window over the test's AppContext, shut down before the context closes."""
+    win = MainWindow(app)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
