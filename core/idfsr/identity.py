@@ -1,0 +1,79 @@
+"""Fitted identity files: one small safetensors file per person, no pickles.
+
+Tensors: `id_embedding` (D,) and `loss_curve` (steps,). Metadata (strings): format,
+person, base model sha256, recognizer model id, steps, seconds, faces used, created.
+An identity fitted on one base model is meaningless on another: loaders check the hash.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from core.errors import IdfsrError
+
+FORMAT = "idfsr-identity/1"
+
+
+@dataclass(frozen=True)
+class IdentityFile:
+    """A fitted person embedding and what it was fitted on."""
+
+    embedding: NDArray[np.float32]
+    loss_curve: NDArray[np.float32]
+    meta: dict[str, Any]
+
+    @property
+    def base_model_sha256(self) -> str:
+        return str(self.meta.get("base_model_sha256", ""))
+
+
+def person_file_name(person: str) -> str:
+    """A safe file name for a person's identity file."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", person).strip("._") or "person"
+    return f"{slug}.safetensors"
+
+
+def save_identity(path: Path, embedding: NDArray[Any], loss_curve: list[float],
+                  meta: dict[str, Any]) -> Path:
+    """Write an identity file; `meta` values are stored as JSON strings."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {
+        "id_embedding": torch.from_numpy(np.asarray(embedding, np.float32).copy()),
+        "loss_curve": torch.tensor(loss_curve, dtype=torch.float32),
+    }
+    full = {"format": FORMAT, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            **meta}
+    tmp = path.with_suffix(".tmp")
+    save_file(tensors, tmp, metadata={k: json.dumps(v) for k, v in full.items()})
+    tmp.replace(path)
+    return path
+
+
+def load_identity(path: Path, expect_model_sha256: str | None = None) -> IdentityFile:
+    """Read an identity file; with `expect_model_sha256`, refuse one fitted on another model."""
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            raw = fh.metadata() or {}
+            emb = fh.get_tensor("id_embedding").numpy()
+            curve = fh.get_tensor("loss_curve").numpy()
+    except (OSError, RuntimeError, ValueError) as exc:  # wrong file, truncated, missing key
+        raise IdfsrError(f"{path} is not a readable identity file: {exc}") from exc
+    meta = {k: json.loads(v) for k, v in raw.items()}
+    if meta.get("format") != FORMAT:
+        raise IdfsrError(f"{path} is not an IDFSR identity file")
+    ident = IdentityFile(emb, curve, meta)
+    if expect_model_sha256 and ident.base_model_sha256 != expect_model_sha256:
+        raise IdfsrError(f"{path.name} was fitted on another model "
+                         f"({ident.base_model_sha256[:12]}…); fit this person again")
+    return ident

@@ -1,0 +1,199 @@
+"""`idfsr data prepare`: turn any folder of photos into a training dataset of aligned faces.
+
+Each photo is loaded upright, its faces detected by a FaceBackend, filtered (detector
+score, size of the face in the photo >= S * min_face_ratio, pose, coverage of the crop
+by the photo, sharpness), aligned onto the canonical template at S, and embedded by
+the backend's recognizer (so training needs no recognizer). Identity labels come from
+a `manifest.csv` (file,identity columns) when the folder has one, else from folder
+names; unlabelled folders give unlabelled faces.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from core.errors import IdfsrError, ImageReadError
+from core.faces.align import canonical_alignment, roll_yaw_pitch
+from core.faces.types import DetectedFace, FaceBackend
+from core.idfsr.dataset import DatasetWriter, Recognizer
+from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
+from core.library.imageio import load_image
+from core.library.walk import FoundFile, walk_images
+
+LabelMode = Literal["auto", "manifest", "folders", "none"]
+
+
+@dataclass(frozen=True)
+class PrepareOptions:
+    """Filters and labelling for data preparation."""
+
+    size: int = 64
+    labels: LabelMode = "auto"
+    min_score: float = 0.5
+    min_face_ratio: float = 0.5  # the face's own resolution must be >= ratio * S
+    max_yaw: float = 0.6
+    # Share of the crop inside the photo. Tight crops (UTKFace) fill ~0.45: kept, and
+    # training ignores the padding through each face's photo outline.
+    min_coverage: float = 0.4
+    min_sharpness: float = 0.0
+    max_faces_per_photo: int = 4  # unlabelled photos; labelled ones give their main face
+    licence: str = ""
+    limit: int | None = None  # stop after this many faces (smoke tests)
+
+
+@dataclass
+class PrepareReport:
+    """What prepare did."""
+
+    photos: int = 0
+    faces: int = 0
+    identities: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    index: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able summary."""
+        return {"photos": self.photos, "faces": self.faces, "identities": self.identities,
+                "rejected": dict(self.rejected), "seconds": round(self.seconds, 1),
+                "index": self.index}
+
+
+def read_labels(src: Path, mode: LabelMode, files: list[Path]) -> dict[Path, str | None]:
+    """The identity label of every file (None: unlabelled)."""
+    manifest = src / "manifest.csv"
+    if mode == "manifest" or (mode == "auto" and manifest.is_file()):
+        if not manifest.is_file():
+            raise IdfsrError(f"no manifest.csv in {src}")
+        with manifest.open(newline="", encoding="utf-8") as fh:
+            rows = {(src / r["file"]).resolve(): (r.get("identity") or None)
+                    for r in csv.DictReader(fh)}
+        return {f: rows.get(f.resolve()) for f in files}
+    if mode in ("folders", "auto"):
+        return {f: (f.parent.name if f.parent.resolve() != src.resolve() else None)
+                for f in files}
+    return dict.fromkeys(files)
+
+
+def sharpness(crop: NDArray[np.uint8]) -> float:
+    """Laplacian energy relative to contrast: low for blurry or upscaled faces."""
+    gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return float(cv2.Laplacian(gray, cv2.CV_32F).var() / (gray.var() + 1.0))
+
+
+def coverage(matrix: NDArray[np.float64], size: int, shape: tuple[int, ...]) -> float:
+    """Share of the S x S crop that falls inside the photo (the rest is mirrored padding)."""
+    ones = np.ones(shape[:2], np.uint8)
+    inside = cv2.warpAffine(ones, matrix, (size, size), flags=cv2.INTER_NEAREST,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return float(inside.mean())
+
+
+def main_face(faces: list[DetectedFace], shape: tuple[int, ...]) -> list[DetectedFace]:
+    """The photo's main face (big, near the middle: the labelled person), as a 0/1-list."""
+    h, w = shape[:2]
+
+    def prominence(f: DetectedFace) -> float:
+        cx, cy = (f.box[0] + f.box[2]) / 2, (f.box[1] + f.box[3]) / 2
+        off = np.hypot((cx - w / 2) / w, (cy - h / 2) / h)
+        return f.size_px * (1.0 - off)
+
+    return [max(faces, key=prominence)] if faces else []
+
+
+def prepare_dataset(
+    src: Path,
+    dst: Path,
+    backend: FaceBackend,
+    options: PrepareOptions = PrepareOptions(),
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> PrepareReport:
+    """Detect, filter, align and embed the faces of every photo under `src` into `dst`."""
+    started = time.monotonic()
+    src, size = Path(src), options.size
+    files = [Path(f.path) for f in walk_images(str(src)) if isinstance(f, FoundFile)]
+    labels = read_labels(src, options.labels, files)
+    writer = DatasetWriter(dst, size, Recognizer(backend.name, backend.model_id,
+                                                 backend.embedding_dim),
+                           {"source": str(src.resolve()), "licence": options.licence,
+                            "options": {k: v for k, v in options.__dict__.items()}})
+    report = PrepareReport()
+    for n, path in enumerate(files):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        if options.limit is not None and report.faces >= options.limit:
+            break
+        progress(Progress("prepare", n, len(files), f"{report.faces} faces"))
+        report.photos += 1
+        try:
+            image = np.asarray(load_image(path).convert("RGB"))
+        except ImageReadError:
+            report.rejected["unreadable"] += 1
+            continue
+        label = labels.get(path)
+        found = backend.detect(image)
+        candidates = main_face(found, image.shape) if label else found
+        kept: list[tuple[DetectedFace, dict[str, Any], NDArray[np.uint8], NDArray[Any]]] = []
+        for face in candidates[: options.max_faces_per_photo]:
+            reason, item, crop, crop_lms = check_face(face, image, options)
+            if reason:
+                report.rejected[reason] += 1
+                continue
+            item.update(source=str(path.relative_to(src)), identity=label)
+            kept.append((face, item, crop, crop_lms))
+        if not found:
+            report.rejected["no_face"] += 1
+        if not kept:
+            continue
+        embeddings = backend.embed(image, [k[0] for k in kept])
+        for (_, item, crop, crop_lms), emb in zip(kept, embeddings, strict=True):
+            writer.add(crop, crop_lms, emb, item)
+            report.faces += 1
+    report.identities = len({i["identity"] for i in writer.items if i.get("identity")})
+    report.seconds = time.monotonic() - started
+    report.index = str(writer.close({"rejected": dict(report.rejected)}))
+    progress(Progress("prepare", len(files), len(files), f"{report.faces} faces"))
+    return report
+
+
+def check_face(face: DetectedFace, image: NDArray[np.uint8], options: PrepareOptions
+                ) -> tuple[str, dict[str, Any], NDArray[np.uint8], NDArray[Any]]:
+    """('' or the reason to reject, item metadata, crop, crop landmarks) for one face."""
+    size = options.size
+    empty = np.zeros((0,), np.uint8)
+    if face.score < options.min_score:
+        return "low_score", {}, empty, empty
+    align = canonical_alignment(face.landmarks, size)
+    face_px = size / align.scale  # the face's own resolution across the crop
+    if face_px < options.min_face_ratio * size:
+        return "too_small", {}, empty, empty
+    _, yaw, _ = roll_yaw_pitch(face.landmarks)
+    if abs(yaw) > options.max_yaw:
+        return "profile", {}, empty, empty
+    cov = coverage(align.matrix, size, image.shape)
+    if cov < options.min_coverage:
+        return "cut_off", {}, empty, empty
+    # Replicated edges, not mirrored ones: a mirrored half face would teach the model ghosts.
+    crop = align.crop(image, border=cv2.BORDER_REPLICATE)
+    sharp = sharpness(crop)
+    if sharp < options.min_sharpness:
+        return "blurry", {}, empty, empty
+    item: dict[str, Any] = {"score": round(float(face.score), 4), "face_px": round(face_px, 1),
+                            "yaw": round(yaw, 3), "coverage": round(cov, 3),
+                            "sharpness": round(sharp, 4)}
+    if cov < 0.999:
+        h, w = image.shape[:2]
+        quad = align.to_crop([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]])
+        item["photo_quad"] = np.round(quad, 2).tolist()
+    return "", item, crop, align.to_crop(face.landmarks)

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Train the bundled default IDFSR model, end to end, in one command:
+#   resources/models/train_default.sh
+# 1. prepares ../shared/data/train into aligned faces (CPU, once, resumable by rerun:
+#    it is skipped when the dataset exists),
+# 2. trains with accelerate on every visible GPU (CPU works, slowly), resuming from
+#    the run folder's last checkpoint if there is one,
+# 3. copies the EMA model (with its model card) to resources/models/idfsr-default.
+#
+# Settings (environment):
+#   SRC       photos to train on           (default: ../shared/data/train)
+#   WORK      datasets and runs go here    (default: runs)
+#   CONFIG    training config              (default: gpu-128; see core/idfsr/configs)
+#   SIZE      aligned crop side            (default: the config's size)
+#   NUM_GPUS  processes for accelerate     (default: all GPUs nvidia-smi lists)
+#   STEPS     override the config's steps  (default: the config's)
+#   LICENCE   licence of the photos, for the model card
+#   DEST      where the finished model goes (default: resources/models/idfsr-default)
+# Several nodes: run this on each node with ACCELERATE_ARGS="--num_machines N
+#   --machine_rank R --main_process_ip HOST --main_process_port PORT" and WORK on a
+#   shared filesystem (checkpoints are written by the main process, read by all).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+PY="${PY:-$ROOT/.venv/bin/python}"
+SRC="${SRC:-$ROOT/../shared/data/train}"
+WORK="${WORK:-$ROOT/runs}"
+CONFIG="${CONFIG:-gpu-128}"
+LICENCE="${LICENCE:-non-commercial research use only (UTKFace, CelebA, LFW: see ../shared/data/README.md)}"
+SIZE="${SIZE:-$("$PY" -c "from core.idfsr.config import load_train_config as c; print(c('$CONFIG').size)")}"
+DATA="$WORK/data-$SIZE"
+RUN="$WORK/$(basename "$CONFIG" .json)"
+DEST="${DEST:-$ROOT/resources/models/idfsr-default}"
+
+if [ ! -f "$DATA/index.json" ]; then
+  echo "== preparing $SRC -> $DATA (${SIZE}px, embedded face backend)"
+  rm -rf "$DATA"
+  "$PY" -m core.idfsr --home "$WORK/home" --face-backend embedded \
+    data prepare "$SRC" "$DATA" --size "$SIZE" --licence "$LICENCE"
+fi
+
+if [ -z "${NUM_GPUS:-}" ]; then
+  NUM_GPUS=$( (command -v nvidia-smi >/dev/null && nvidia-smi -L | grep -c GPU) || echo 0)
+fi
+TRAIN_ARGS=(train --data "$DATA" --config "$CONFIG" --out "$RUN")
+[ -n "${STEPS:-}" ] && TRAIN_ARGS+=(--steps "$STEPS")
+
+echo "== training $CONFIG on $NUM_GPUS GPU(s) -> $RUN"
+if [ "$NUM_GPUS" -gt 1 ] || [ -n "${ACCELERATE_ARGS:-}" ]; then
+  # shellcheck disable=SC2086  # ACCELERATE_ARGS is a list of flags
+  "$PY" -m accelerate.commands.launch --multi_gpu --num_processes "$NUM_GPUS" \
+    ${ACCELERATE_ARGS:-} -m core.idfsr "${TRAIN_ARGS[@]}"
+else
+  "$PY" -m core.idfsr "${TRAIN_ARGS[@]}"
+fi
+
+if [ -f "$RUN/model/diffusion_pytorch_model.safetensors" ]; then
+  rm -rf "$DEST"
+  cp -r "$RUN/model" "$DEST"
+  echo "== default model installed in $DEST (see its README.md)"
+else
+  echo "training stopped before the last step; run this script again to resume" >&2
+  exit 1
+fi
