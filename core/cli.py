@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from collections import Counter
+
 import click
 
+from core.cli_idfsr import COMMANDS as IDFSR_COMMANDS
+from core.cli_models import models
+from core.cli_people import people
 from core.cli_support import (
     ProgressBars,
     app_context,
@@ -12,9 +18,10 @@ from core.cli_support import (
     json_option,
     run_cli,
 )
+from core.faces import service as face_service
 from core.fsutil import display_path
+from core.indexing import FullIndexReport, index_everything
 from core.library import service
-from core.library.indexer import IndexReport, index_library
 from core.paths import HOME_ENV
 from core.resources import demo_library_path
 
@@ -22,8 +29,10 @@ from core.resources import demo_library_path
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", type=click.Path(file_okay=False), default=None,
               help=f"Keep all app data in this folder (overrides ${HOME_ENV}).")
+@click.option("--face-backend", type=click.Choice(["auto", "insightface", "embedded"]),
+              default=None, help="Face models to use for this run (overrides the setting).")
 @click.version_option(package_name="idfsr-desktop")
-def main(home: str | None) -> None:
+def main(home: str | None, face_backend: str | None) -> None:
     """IDFSR Desktop: restore the faces in old photos as the people they are."""
 
 
@@ -128,34 +137,44 @@ def library_purge(ctx: click.Context, as_json: bool) -> None:
 
 # ---- index ---------------------------------------------------------------------------
 
-def _run_index(ctx: click.Context, rescan: bool, as_json: bool) -> IndexReport:
+def _run_index(
+    ctx: click.Context, rescan: bool, as_json: bool, faces: bool | None = None
+) -> FullIndexReport:
     app = app_context(ctx)
     bars = ProgressBars()
     try:
         with cancellable() as token:
-            return index_library(app, rescan=rescan, progress=bars, cancel=token)
+            return index_everything(app, rescan=rescan, faces=faces, progress=bars, cancel=token)
     finally:
         bars.close()
 
 
-def _print_report(r: IndexReport) -> None:
+def _print_report(full: FullIndexReport) -> None:
+    r = full.photos
     click.echo(f"indexed {r.seen} photos in {r.roots} folder(s) in {r.seconds:.1f} s: "
                f"{r.new} new, {r.changed} changed, {r.moved} moved, {r.unchanged} unchanged, "
                f"{r.missing} newly missing, {r.errors} unreadable")
+    f = full.faces
+    if f is not None:
+        click.echo(f"faces ({f.model_id}): {f.faces} found in {f.photos} photos in "
+                   f"{f.seconds:.1f} s; {f.up_to_date} photos already done"
+                   + (f"; {f.errors} could not be analysed" if f.errors else ""))
 
 
 @main.command("index")
 @click.option("--rescan", is_flag=True, help="Re-read every file, even unchanged ones.")
+@click.option("--faces/--no-faces", default=None,
+              help="Find and embed faces too (default: the `faces.enabled` setting, on).")
 @json_option
 @click.pass_context
-def index_cmd(ctx: click.Context, rescan: bool, as_json: bool) -> None:
-    """Scan every library folder and bring the index up to date (resumable)."""
-    report = _run_index(ctx, rescan, as_json)
+def index_cmd(ctx: click.Context, rescan: bool, faces: bool | None, as_json: bool) -> None:
+    """Scan every library folder, find every face, bring the index up to date (resumable)."""
+    report = _run_index(ctx, rescan, as_json, faces)
     if as_json:
         emit_json(report.to_dict())
     else:
         _print_report(report)
-        if report.errors:
+        if report.photos.errors:
             click.echo("see `idfsr library status` for the unreadable files and why")
 
 
@@ -172,13 +191,69 @@ def demo_cmd(ctx: click.Context, as_json: bool) -> None:
         service.add_root(app, demo)
     report = _run_index(ctx, False, as_json)
     photos = service.list_photos(app)
+    faces = face_service.list_faces(app)
     if as_json:
         emit_json({"index": report.to_dict(), "photos": photos,
+                   "faces": [f.to_dict() for f in faces],
                    "status": service.library_status(app)})
         return
     click.echo(f"demo library: {display_path(demo)}")
     _print_report(report)
     _print_photos(photos)
+    per_photo = Counter(f.photo_path for f in faces)
+    click.echo(f"{len(faces)} faces; most in one photo: "
+               + ", ".join(f"{display_path(os.path.basename(p))} ({n})"
+                           for p, n in per_photo.most_common(3)))
+
+
+# ---- faces ---------------------------------------------------------------------------
+
+@main.group()
+def faces() -> None:
+    """The faces found in the library."""
+
+
+def _face_line(f: face_service.FaceInfo) -> str:
+    x0, y0, x1, y1 = (round(v) for v in f.box)
+    return (f"{f.id:>7}  {f.size_px:6.0f}px  q={f.quality:.2f}  s={f.det_score:.2f}  "
+            f"[{x0},{y0},{x1},{y1}]  {display_path(f.photo_path)}")
+
+
+@faces.command("list")
+@click.option("--photo", type=click.Path(), default=None, help="Only the faces of this photo.")
+@click.option("--limit", type=int, default=None, help="At most this many faces.")
+@json_option
+@click.pass_context
+def faces_list(ctx: click.Context, photo: str | None, limit: int | None, as_json: bool) -> None:
+    """List faces: id, photo, box, landmarks, detector score, quality, size in pixels."""
+    found = face_service.list_faces(app_context(ctx), photo=photo, limit=limit)
+    if as_json:
+        emit_json([f.to_dict() for f in found])
+        return
+    for f in found:
+        click.echo(_face_line(f))
+    click.echo(f"{len(found)} faces")
+
+
+@faces.command("similar")
+@click.argument("face_id", type=int)
+@click.option("--k", type=click.IntRange(1, 1000), default=10, show_default=True)
+@json_option
+@click.pass_context
+def faces_similar(ctx: click.Context, face_id: int, k: int, as_json: bool) -> None:
+    """The faces most like FACE_ID, with cosine similarity."""
+    found = face_service.similar_faces(app_context(ctx), face_id, k=k)
+    if as_json:
+        emit_json([{**f.to_dict(), "similarity": round(score, 4)} for f, score in found])
+        return
+    for f, score in found:
+        click.echo(f"{score:6.3f}  {_face_line(f)}")
+
+
+main.add_command(models)
+main.add_command(people)
+for _command in IDFSR_COMMANDS:
+    main.add_command(_command)
 
 
 def entry() -> None:

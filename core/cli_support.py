@@ -48,6 +48,9 @@ def app_context(click_ctx: click.Context) -> AppContext:
     ctx = root.meta.get("idfsr.app")
     if ctx is None:
         ctx = AppContext.open(root.params.get("home"))
+        backend = root.params.get("face_backend")
+        if backend:  # for this run only: not saved
+            ctx.settings = ctx.settings.model_copy(update={"face_backend": backend})
         root.meta["idfsr.app"] = ctx
         root.call_on_close(ctx.close)
     return ctx

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any
 
 from core.db.database import Database
 from core.paths import AppPaths
@@ -18,6 +19,8 @@ class AppContext:
     paths: AppPaths
     settings: Settings
     db: Database
+    # Loaded models and other expensive objects, built on first use (see core.indexing).
+    cache: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def open(cls, home: str | os.PathLike[str] | None = None) -> AppContext:
@@ -33,7 +36,8 @@ class AppContext:
         save_settings(self.settings, self.paths.settings_file)
 
     def close(self) -> None:
-        """Release the DB."""
+        """Release loaded models and the DB."""
+        self.cache.clear()
         self.db.close()
 
     def __enter__(self) -> AppContext:

@@ -32,3 +32,15 @@ class ImageReadError(IdfsrError):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind
+
+
+class ModelMissingError(IdfsrError):
+    """A needed model is not installed; `model` names it, the message says how to get it."""
+
+    def __init__(self, model: str, message: str) -> None:
+        super().__init__(message)
+        self.model = model
+
+
+class ModelCorruptError(IdfsrError):
+    """A model file is present but fails verification (wrong checksum, unreadable)."""

@@ -36,6 +36,20 @@ class IndexSettings(BaseModel):
     skip_hidden: bool = True
 
 
+class FaceSettings(BaseModel):
+    """How faces are found and indexed."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    enabled: bool = True
+    workers: int = Field(0, ge=0, description="photos analysed at once; 0 = one per CPU core")
+    max_side: int = Field(4096, ge=512, le=16384, description="larger photos are scaled down")
+    tiny_faces: bool = True
+    min_face_px: int = Field(8, ge=4, le=256)
+    thumbnail_size: int = Field(160, ge=64, le=512)
+    pack: str = Field("buffalo_l", description="insightface pack used when installed")
+
+
 class Settings(BaseModel):
     """Everything the user can set. Unknown keys from other versions are ignored."""
 
@@ -43,6 +57,7 @@ class Settings(BaseModel):
 
     schema_version: int = SCHEMA_VERSION
     index: IndexSettings = IndexSettings()  # pydantic copies defaults per instance
+    faces: FaceSettings = FaceSettings()
     face_backend: Literal["auto", "insightface", "embedded"] = "auto"
     device: str = "auto"
     output_dir: Path | None = None

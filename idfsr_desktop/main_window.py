@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from core.context import AppContext
 from core.errors import IdfsrError
-from core.library.indexer import IndexReport, index_library
+from core.indexing import FullIndexReport, index_everything
 from core.library.service import add_root, list_roots
 from core.resources import demo_library_path
 from idfsr_desktop.icons import app_icon, tinted_icon
@@ -48,8 +48,9 @@ def window_settings(ctx: AppContext) -> QSettings:
     return QSettings(str(ctx.paths.config / SETTINGS_FILE), QSettings.Format.IniFormat)
 
 
-def report_text(report: IndexReport) -> str:
+def report_text(full: FullIndexReport) -> str:
     """How an indexing run ended, in one status-bar line."""
+    report = full.photos
     changes = report.new + report.changed + report.moved
     parts = [f"Library up to date: {report.seen:,} photos seen",
              f"{changes:,} new or changed" if changes else "nothing new"]
@@ -57,7 +58,11 @@ def report_text(report: IndexReport) -> str:
         parts.append(f"{report.errors:,} unreadable")
     if report.missing:
         parts.append(f"{report.missing:,} newly missing")
-    return ", ".join(parts) + f" ({report.seconds:.1f} s)."
+    seconds = report.seconds
+    if full.faces is not None:
+        parts.append(f"{full.faces.faces:,} faces found in {full.faces.photos:,} photos")
+        seconds += full.faces.seconds
+    return ", ".join(parts) + f" ({seconds:.1f} s)."
 
 
 class MainWindow(QMainWindow):
@@ -192,7 +197,7 @@ class MainWindow(QMainWindow):
         """Index every library folder in the background (the running run, if one is)."""
         if self.index_task is not None and self.index_task.running:
             return self.index_task
-        job = functools.partial(index_library, self.ctx, rescan=rescan)
+        job = functools.partial(index_everything, self.ctx, rescan=rescan)
         title = "Rescanning photos" if rescan else "Indexing photos"
         handle = self.runner.submit(job, title=title, on_finished=self._on_indexed,
                                     on_failed=self._on_index_failed)
@@ -218,7 +223,7 @@ class MainWindow(QMainWindow):
 
     # ---- indexing outcome -------------------------------------------------------------
 
-    def _on_indexed(self, report: IndexReport) -> None:
+    def _on_indexed(self, report: FullIndexReport) -> None:
         self.task_status.show_message(report_text(report))
 
     def _on_index_failed(self, message: str) -> None:

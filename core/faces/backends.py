@@ -1,0 +1,98 @@
+"""Which face backend the settings select, and opening it.
+
+`face_backend` is "auto" (an installed insightface pack, else the embedded models),
+"insightface" (a pack is required) or "embedded". The pack is `faces.pack` when it is
+installed, else the first installed pack in catalog order, so installing any pack
+with `idfsr models get` is enough for "auto" to use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.errors import ModelMissingError
+from core.faces.types import FaceBackend
+from core.models.catalog import PACKS
+from core.models.insightface_pack import InstalledPack, find_pack, installed_packs
+from core.paths import AppPaths
+from core.settings import Settings
+
+if TYPE_CHECKING:
+    from core.context import AppContext
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    """The backend the settings select (nothing loaded yet) and why."""
+
+    backend: str  # "insightface" or "embedded"
+    pack: InstalledPack | None
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return f"insightface/{self.pack.name}" if self.pack else self.backend
+
+
+def pick_pack(models: Path, preferred: str) -> InstalledPack | None:
+    """The preferred pack if installed, else the first installed one (catalog order first)."""
+    try:
+        pack = find_pack(models, preferred)
+    except ModelMissingError:  # a settings value that is no valid folder name
+        pack = None
+    if pack is not None:
+        return pack
+    found = installed_packs(models)
+    rank = {name: i for i, name in enumerate(PACKS)}
+    found.sort(key=lambda p: (rank.get(p.name, len(rank)), p.name))
+    return found[0] if found else None
+
+
+def choose_backend(paths: AppPaths, settings: Settings) -> BackendChoice:
+    """Resolve `settings.face_backend` against what is installed; loads nothing."""
+    wanted = settings.face_backend
+    if wanted == "embedded":
+        return BackendChoice("embedded", None, "face_backend is set to embedded")
+    pack = pick_pack(paths.models, settings.faces.pack)
+    if pack is not None:
+        why = (f"face_backend is {wanted}" if pack.name == settings.faces.pack
+               else f"face_backend is {wanted}; pack {settings.faces.pack!r} is not installed, "
+                    f"{pack.name!r} is")
+        return BackendChoice("insightface", pack, why)
+    if wanted == "insightface":
+        raise ModelMissingError(
+            settings.faces.pack,
+            f"face_backend is insightface but no insightface model pack is installed; run "
+            f"`idfsr models get {settings.faces.pack}` (or set face_backend to auto)")
+    return BackendChoice("embedded", None, "face_backend is auto and no insightface pack is "
+                                           "installed")
+
+
+def open_backend(
+    ctx_or_paths: AppContext | AppPaths, settings: Settings | None = None
+) -> FaceBackend:
+    """Build the face backend the settings select (loading its models)."""
+    if isinstance(ctx_or_paths, AppPaths):
+        paths = ctx_or_paths
+        settings = settings or Settings()
+    else:
+        paths = ctx_or_paths.paths
+        settings = settings or ctx_or_paths.settings
+    choice = choose_backend(paths, settings)
+    if choice.pack is not None:
+        from core.faces.insightface_backend import InsightFaceBackend
+
+        return InsightFaceBackend(
+            choice.pack.path,
+            device=settings.device,
+            tiny_faces=settings.faces.tiny_faces,
+            min_face_px=float(settings.faces.min_face_px),
+            cache_dir=paths.cache / "insightface",
+        )
+    from core.faces.embedded import EmbeddedBackend  # heavy imports: only when chosen
+
+    return EmbeddedBackend(
+        min_face_px=float(settings.faces.min_face_px), tiny_faces=settings.faces.tiny_faces
+    )

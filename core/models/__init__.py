@@ -1,0 +1,1 @@
+"""Model files: locating, verifying, loading once, and the ONNX runtime setup."""
