@@ -103,7 +103,7 @@ def train_cmd(data_dir: Path, config_name: str, out_dir: Path, steps: int | None
     acc = make_accelerator(cfg)
     if acc.device.type == "cpu":
         _limit_threads()
-    bars = ProgressBars(enabled=acc.is_main_process and not as_json)
+    bars = ProgressBars(enabled=acc.is_main_process and not as_json, unit="step")
     try:
         with cancellable() as token:
             report = train(cfg, data_dir, out_dir, resume=not fresh, stop_at=stop_at,
@@ -172,7 +172,7 @@ def fit_cmd(ctx: click.Context, person: str, photos: Path | None, crops: Path | 
         if wanted and backend.model_id != wanted:
             raise IdfsrError(f"the model uses {wanted} embeddings, the face backend gives "
                              f"{backend.model_id}; choose the matching --face-backend")
-    bars = ProgressBars(enabled=not as_json)
+    bars = ProgressBars(enabled=not as_json, unit="step")
     target = out or app.paths.identities / person_file_name(person)
     try:
         with cancellable() as token:
@@ -242,7 +242,7 @@ def restore_face_cmd(ctx: click.Context, image: Path, out: Path, identity: Path 
     emb = load_identity(identity, loaded.sha256).embedding if identity else None
     options = SampleOptions(steps=steps, sampler=sampler, guidance=guidance, fidelity=fidelity,
                             consistency=consistency, candidates=candidates, seed=seed)
-    bars = ProgressBars(enabled=not as_json)
+    bars = ProgressBars(enabled=not as_json, unit="step")
     try:
         with cancellable() as token:
             results = restore_face(loaded, face, emb, options, progress=bars, cancel=token)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
-from tqdm import tqdm
 
-from core.cli_support import app_context, cancellable, emit_json, json_option
+from core.cli_support import ProgressBars, app_context, cancellable, emit_json, json_option
 from core.errors import IdfsrError
 from core.faces.backends import BackendChoice, choose_backend
-from core.jobs import Progress
 from core.models.catalog import PACKS, pack_spec
 from core.models.download import InstallReport, install_pack
 from core.models.insightface_pack import installed_packs
@@ -24,36 +21,6 @@ EMBEDDED = {
                    "(bundled with the app, works offline)",
     "licence": "MIT / BSD / CC0 (redistributable)",
 }
-
-
-class ByteProgress:
-    """A progress callback drawing the download in bytes and the other stages in steps."""
-
-    def __init__(self, enabled: bool = True) -> None:
-        self.enabled = enabled
-        self.stage: str | None = None
-        self.bar: tqdm | None = None
-
-    def __call__(self, p: Progress) -> None:
-        if not self.enabled:
-            return
-        if p.stage != self.stage:
-            self.close()
-            self.stage = p.stage
-            if p.stage == "done":
-                return
-            in_bytes = p.stage == "download"
-            self.bar = tqdm(total=p.total, desc=p.stage, unit="B" if in_bytes else "file",
-                            unit_scale=in_bytes, unit_divisor=1024, file=sys.stderr,
-                            dynamic_ncols=True, leave=False)
-        if self.bar is not None:
-            self.bar.n = p.done
-            self.bar.refresh()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 def _mb(size: int | None) -> str:
@@ -127,7 +94,7 @@ def models_get(ctx: click.Context, pack: str, yes: bool, url: str | None, force:
                f"{spec.licence}\n", err=as_json)
     if not yes:
         click.confirm(f"Install {spec.name} under these terms?", abort=True, err=as_json)
-    bars = ByteProgress()
+    bars = ProgressBars(unit="file", units={"download": "B"})
     try:
         with cancellable() as token:
             report = install_pack(app.paths.models, spec, url=url, force=force, progress=bars,

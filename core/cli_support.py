@@ -57,10 +57,18 @@ def app_context(click_ctx: click.Context) -> AppContext:
 
 
 class ProgressBars:
-    """A progress callback that draws one tqdm bar per stage on stderr."""
+    """A progress callback that draws one tqdm bar per stage on stderr.
 
-    def __init__(self, enabled: bool = True) -> None:
+    `unit` names what is counted; `units` overrides it per stage. A stage counted in
+    "B" is shown in KiB/MiB.
+    """
+
+    def __init__(
+        self, enabled: bool = True, unit: str = "photo", units: dict[str, str] | None = None
+    ) -> None:
         self.enabled = enabled
+        self.unit = unit
+        self.units = units or {}
         self.stage: str | None = None
         self.bar: tqdm | None = None
 
@@ -72,7 +80,9 @@ class ProgressBars:
             self.stage = p.stage
             if p.stage == "done":
                 return
-            self.bar = tqdm(total=p.total, desc=p.message or p.stage, unit="photo",
+            unit = self.units.get(p.stage, self.unit)
+            self.bar = tqdm(total=p.total, desc=p.message or p.stage, unit=unit,
+                            unit_scale=unit == "B", unit_divisor=1024,
                             file=sys.stderr, dynamic_ncols=True, leave=False)
         if self.bar is not None:
             if p.total is not None and self.bar.total != p.total:
