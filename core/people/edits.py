@@ -114,18 +114,27 @@ def set_cover(ctx: AppContext, person_id: int, face_id: int) -> None:
         record(s, "cover", f"cover of {_label(s, person_id)}: face {face_id}", snap)
 
 
+def _targets(
+    s: Session, face_ids: Iterable[int], person_id: int | None, missing: str
+) -> tuple[list[int], dict[int, int | None], dict[int, int], set[int]]:
+    """Faces, their current persons, and the person each edit is about (`person_id` or the
+    current one); refuses a face that has none."""
+    ids = _faces(s, face_ids)
+    owners = _persons_of(s, ids)
+    target = {f: person_id if person_id is not None else owners[f] for f in ids}
+    lost = [f for f, p in target.items() if p is None]
+    if lost:
+        raise IdfsrError(f"face {lost[0]} has no person {missing}")
+    persons = {p for p in target.values() if p is not None}
+    for p in persons:
+        _person(s, p)
+    return ids, owners, {f: p for f, p in target.items() if p is not None}, persons
+
+
 def confirm(ctx: AppContext, face_ids: Iterable[int], person_id: int | None = None) -> None:
     """Confirm faces as their person's (or as `person_id`'s)."""
     with ctx.db.session() as s:
-        ids = _faces(s, face_ids)
-        owners = _persons_of(s, ids)
-        target = {f: person_id if person_id is not None else owners[f] for f in ids}
-        lost = [f for f, p in target.items() if p is None]
-        if lost:
-            raise IdfsrError(f"face {lost[0]} has no person to confirm; name one")
-        persons = {p for p in target.values() if p is not None}
-        for p in persons:
-            _person(s, p)
+        ids, owners, target, persons = _targets(s, face_ids, person_id, "to confirm; name one")
         snap = Snapshot(s, set(ids), persons | {p for p in owners.values() if p is not None})
         for f, want in target.items():
             assert want is not None
@@ -206,15 +215,7 @@ def _new_person(s: Session, name: str | None) -> int:
 def reject(ctx: AppContext, face_ids: Iterable[int], person_id: int | None = None) -> None:
     """"Not this person": the faces leave it (default: their current person) for good."""
     with ctx.db.session() as s:
-        ids = _faces(s, face_ids)
-        owners = _persons_of(s, ids)
-        target = {f: person_id if person_id is not None else owners[f] for f in ids}
-        lost = [f for f, p in target.items() if p is None]
-        if lost:
-            raise IdfsrError(f"face {lost[0]} has no person to reject")
-        persons = {p for p in target.values() if p is not None}
-        for p in persons:
-            _person(s, p)
+        ids, owners, target, persons = _targets(s, face_ids, person_id, "to reject")
         snap = Snapshot(s, set(ids), persons)
         for f, want in target.items():
             assert want is not None
