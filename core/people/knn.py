@@ -9,6 +9,12 @@ the neighbours above the link threshold found; HNSW (M=32, efConstruction=40) to
 6 s to build and 5 s to search (efSearch 32) for fewer (96%), and 4 sqrt(N) lists with
 16 probes 3-7 s for the same recall. Clustering barely notices a lost edge: a person's
 faces are linked many times over.
+
+The IVF lists hold the vectors as float16: a scan over them is bound by memory traffic,
+so half the bytes is 1.75x the speed (80k ArcFace-like 512-d faces: 7.1 s -> 4.0 s for
+the graph, the same 97.8% of above-threshold neighbours, similarities off by < 1e-4),
+and half the memory. 8-bit codes were faster still but lost 2% of the edges, PQ
+(fast-scan, 32-128 bytes) and PCA to 128-256 dims with exact rescoring lost 20-35%.
 """
 
 from __future__ import annotations
@@ -45,7 +51,8 @@ def _as_f32(x: NDArray[np.floating]) -> NDArray[np.float32]:
 def build_search_index(
     base: NDArray[np.floating], *, exact_limit: int = EXACT_LIMIT
 ) -> faiss.Index:
-    """An inner-product index over the rows of `base`: flat when small, IVF-flat when large."""
+    """An inner-product index over the rows of `base`: flat when small, IVF (float16
+    lists) when large."""
     base = _as_f32(base)
     n, d = base.shape
     if n <= exact_limit:
@@ -54,7 +61,9 @@ def build_search_index(
         return flat
     nlist = int(LISTS_PER_SQRT_N * math.sqrt(n))
     quantizer = faiss.IndexFlatIP(d)
-    ivf = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
+    ivf = faiss.IndexIVFScalarQuantizer(
+        quantizer, d, nlist, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT, False
+    )  # by_residual=False: the codes are the vectors themselves, no per-list offsets
     ivf.cp.spherical = True
     ivf.cp.niter = TRAIN_ITERATIONS
     ivf.cp.seed = 1234
