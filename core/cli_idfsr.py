@@ -76,6 +76,22 @@ def data_prepare(ctx: click.Context, src: Path, dst: Path, size: int, labels: An
             click.echo(f"  rejected {n}: {reason}")
 
 
+@data_group.command("merge")
+@click.argument("sources", nargs=-1, required=True, type=_EXISTING_DIR)
+@click.option("--out", "dst", type=_DIR, required=True, help="The merged dataset's folder.")
+@json_option
+def data_merge(sources: tuple[Path, ...], dst: Path, as_json: bool) -> None:
+    """Merge datasets prepared separately (e.g. in parallel) into one."""
+    from core.idfsr.dataset import PreparedFaces, merge_datasets
+
+    merged = PreparedFaces(merge_datasets(list(sources), dst).parent)
+    summary = merged.describe()
+    if as_json:
+        emit_json(summary)
+    else:
+        click.echo(f"{summary['faces']} faces ({summary['identities']} identities) -> {dst}")
+
+
 @click.command("train")
 @click.option("--data", "data_dir", type=_EXISTING_DIR, required=True,
               help="A dataset made by `idfsr data prepare`.")

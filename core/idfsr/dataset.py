@@ -195,3 +195,25 @@ class DatasetWriter:
         path = self.folder / INDEX_NAME
         path.write_text(json.dumps(index, indent=1), encoding="utf-8")
         return path
+
+
+def merge_datasets(sources: list[Path], dst: Path) -> Path:
+    """One dataset from several prepared with the same crop size and recognizer (for
+    example shards prepared in parallel); items keep their metadata. Returns the index."""
+    parts = [PreparedFaces(s) for s in sources]
+    if not parts:
+        raise IdfsrError("nothing to merge")
+    first = parts[0]
+    for p in parts[1:]:
+        if (p.size, p.recognizer) != (first.size, first.recognizer):
+            raise IdfsrError(f"{p.folder} has {p.size} px faces by {p.recognizer.model_id}, "
+                             f"{first.folder} has {first.size} px by "
+                             f"{first.recognizer.model_id}: they cannot be merged")
+    keep = ("format", "version", "size", "template", "recognizer", "count", "shards", "items")
+    meta = {k: v for k, v in first.index.items() if k not in keep}
+    meta["merged_from"] = [str(p.folder) for p in parts]
+    writer = DatasetWriter(dst, first.size, first.recognizer, meta)
+    for p in parts:
+        for i, item in enumerate(p.items):
+            writer.add(p.face(i), p.landmarks[i], p.embeddings[i], dict(item))
+    return writer.close()

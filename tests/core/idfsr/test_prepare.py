@@ -103,3 +103,22 @@ def test_prepare_with_the_embedded_backend(tmp_path: Path) -> None:
     e = data.embeddings
     a, b = data.groups["id01"], data.groups["id03"]
     assert float(e[a[0]] @ e[a[1]]) > float(e[a[0]] @ e[b[0]])
+
+
+def test_merge_joins_datasets_and_refuses_mismatched_ones(tmp_path: Path) -> None:
+    from core.errors import IdfsrError
+    from core.idfsr.dataset import merge_datasets
+
+    for name, seeds in (("a", (1, 2)), ("b", (3,))):
+        for s in seeds:
+            _photo(tmp_path / name / "p" / f"{s}.png", 70, s)
+        prepare_dataset(tmp_path / name, tmp_path / f"ds-{name}", FakeBackend(),
+                        PrepareOptions(size=32))
+    merge_datasets([tmp_path / "ds-a", tmp_path / "ds-b"], tmp_path / "merged")
+    merged, a, b = (PreparedFaces(tmp_path / d) for d in ("merged", "ds-a", "ds-b"))
+    assert len(merged) == 3 and merged.groups == {"p": [0, 1, 2]}
+    assert np.array_equal(merged.face(2), b.face(0))
+    assert np.array_equal(merged.embeddings[:2], a.embeddings)
+    prepare_dataset(tmp_path / "b", tmp_path / "ds-64", FakeBackend(), PrepareOptions(size=64))
+    with pytest.raises(IdfsrError, match="cannot be merged"):
+        merge_datasets([tmp_path / "ds-a", tmp_path / "ds-64"], tmp_path / "bad")
