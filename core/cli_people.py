@@ -12,6 +12,7 @@ from core.faces.service import FaceInfo
 from core.fsutil import display_path
 from core.people import edits, history, suggest
 from core.people.assign import assign_new_faces
+from core.people.forget import forget_person
 from core.people.recluster import ClusterReport, recluster
 from core.people.service import PersonInfo, get_person, list_people, person_faces, resolve_person
 
@@ -144,6 +145,29 @@ def people_move(ctx: click.Context, faces: tuple[int, ...], to: str | None, as_n
         edits.move(app, faces, pid)
     info = get_person(app, pid)
     _done(as_json, info.to_dict(), f"moved {len(faces)} faces to {info.label}")
+
+
+@people.command("forget")
+@click.argument("person")
+@click.option("--yes", "-y", is_flag=True, help="Do it without asking.")
+@json_option
+@click.pass_context
+def people_forget(ctx: click.Context, person: str, yes: bool, as_json: bool) -> None:
+    """Forget PERSON entirely: name, faces, embeddings, thumbnails, fitted identity."""
+    app = app_context(ctx)
+    info = get_person(app, _person_arg(app, person))
+    # With --json, stdout carries only the result: the warning and prompt go to stderr.
+    click.echo(f"forget {info.label}: their {info.faces} faces with every embedding and "
+               "thumbnail, their fitted identity files, their name, and the people edits "
+               "that mention them. This cannot be undone; the photos stay.", err=as_json)
+    if not yes:
+        click.confirm(f"Forget {info.label}?", abort=True, err=as_json)
+    report = forget_person(app, info.id)
+    _done(as_json, report.to_dict(),
+          f"forgot {info.label}: {report.faces} faces, {report.embeddings} embeddings, "
+          f"{len(report.identity_files)} identity file(s), {report.edits} logged edit(s)"
+          + (f"; {len(report.backups_scrubbed)} backup(s) scrubbed"
+             if report.backups_scrubbed else ""))
 
 
 def _face_edit(action: Callable[..., None], verb: str) -> Callable[..., None]:

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from core.context import AppContext
 from core.errors import IdfsrError, JobCancelled
+from core.fsutil import display_path
 from core.jobs import CancelToken, Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,9 +38,23 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+def _printable(obj: Any) -> Any:
+    """Plain JSON data with every string valid Unicode: file names that are not UTF-8 come
+    through Python as lone surrogates, which no UTF-8 output can carry; they are shown as
+    `display_path` shows them (`\\xff`), as in every other listing."""
+    if isinstance(obj, str):
+        return display_path(obj) if any("\udc80" <= c <= "\udcff" for c in obj) else obj
+    if isinstance(obj, dict):
+        return {_printable(k): _printable(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_printable(v) for v in obj]
+    return obj
+
+
 def emit_json(data: Any) -> None:
-    """Write data as JSON to stdout."""
-    click.echo(json.dumps(data, default=_default, indent=2, ensure_ascii=False))
+    """Write data as JSON (valid UTF-8, whatever the file names) to stdout."""
+    plain = json.loads(json.dumps(data, default=_default))  # dataclasses, dates: plain data
+    click.echo(json.dumps(_printable(plain), indent=2, ensure_ascii=False))
 
 
 def app_context(click_ctx: click.Context) -> AppContext:

@@ -8,6 +8,7 @@ from typing import Any
 from core.context import AppContext
 from core.faces.scan import FaceScanReport, scan_faces
 from core.faces.types import FaceBackend
+from core.fsutil import sweep_temp_files
 from core.jobs import CancelToken, ProgressCallback, no_progress
 from core.library.indexer import IndexReport, index_library
 
@@ -50,6 +51,8 @@ def index_everything(
 ) -> FullIndexReport:
     """Scan the library, then find and embed faces (unless `faces` or the settings say no)."""
     cancel = cancel or CancelToken()
+    # Temp files of cache writes that a killed run left behind (readers never see them).
+    sweep_temp_files(ctx.paths.cache)
     photos = index_library(ctx, rescan=rescan, progress=progress, cancel=cancel)
     want_faces = ctx.settings.faces.enabled if faces is None else faces
     face_report = None

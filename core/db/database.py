@@ -3,6 +3,14 @@
 Before any upgrade of an existing database a consistent copy is written next to it
 (`library.db.backup-<revision>-<time>`), through SQLite's online backup API so that the
 WAL's pages are included.
+
+Upgrades are safe against concurrency and crashes. Several processes opening one home
+at once (the GUI and a CLI command, two commands) take turns on an OS file lock next to
+the DB (`library.db.lock`), and whoever comes second finds the schema already at head.
+All revisions run in one real SQLite transaction (`BEGIN IMMEDIATE`: Python's sqlite3
+would otherwise commit each CREATE/ALTER on its own), with foreign keys off while
+tables are rebuilt and checked before the commit, as SQLite's documentation prescribes:
+a process killed mid-upgrade leaves the DB exactly at its old revision.
 """
 
 from __future__ import annotations
@@ -21,22 +29,50 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
+from core.db.lock import file_lock
 from core.errors import DatabaseError
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+BUSY_TIMEOUT_MS = 15000
+# How long a process waits for another one's schema upgrade (a big library's table
+# rebuild can take minutes on a slow disk).
+UPGRADE_WAIT_S = 600.0
 
 
 def _on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
+    # First, so that every statement below waits for a busy DB instead of failing:
+    # switching a new DB to WAL takes a lock that a second process may meet.
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; WAL keeps it consistent
-    cur.execute("PRAGMA busy_timeout=15000")
     cur.close()
+
+
+def _on_migration_connect(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # BEGIN is ours (below), so DDL is transactional too
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA journal_mode=WAL")
+    # Off while tables are rebuilt (dropping a parent table must not cascade to its
+    # children); the migration env runs `PRAGMA foreign_key_check` before committing.
+    cur.execute("PRAGMA foreign_keys=OFF")
+    cur.close()
+
+
+def _migration_engine(path: Path) -> Engine:
+    """An engine whose transactions are real SQLite transactions, DDL included."""
+    engine = create_engine(URL.create("sqlite", database=str(path)), poolclass=NullPool)
+    event.listen(engine, "connect", _on_migration_connect)
+    event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+    return engine
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
@@ -79,23 +115,44 @@ class Database:
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
+    @property
+    def lock_file(self) -> Path:
+        """The file whose OS lock serialises schema upgrades between processes."""
+        return self.path.with_name(f"{self.path.name}.lock")
+
     def upgrade(self) -> Path | None:
         """Bring the schema to head; return the backup file made first, if any."""
-        script = ScriptDirectory.from_config(alembic_config())
-        current = self.current_revision()
         head = head_revision()
-        if current == head:
+        if self.current_revision() == head:
             return None
-        if current is not None and current not in {r.revision for r in script.walk_revisions()}:
-            raise DatabaseError(
-                f"the library database {self.path} has schema revision {current}, which this "
-                "version of the app does not know (it was written by a newer version)"
-            )
-        backup = None
-        if current is not None or self._has_tables():
-            backup = self.backup(label=current or "base")
-            log.info("backed up %s to %s before upgrading", self.path, backup)
-        command.upgrade(alembic_config(self.engine), "head")
+        with file_lock(self.lock_file, timeout=UPGRADE_WAIT_S,
+                       what=f"upgrading the library database {self.path}"):
+            current = self.current_revision()  # another process may have done it meanwhile
+            if current == head:
+                return None
+            script = ScriptDirectory.from_config(alembic_config())
+            if current is not None and current not in {
+                r.revision for r in script.walk_revisions()
+            }:
+                raise DatabaseError(
+                    f"the library database {self.path} has schema revision {current}, which "
+                    "this version of the app does not know (it was written by a newer version)"
+                )
+            backup = None
+            if current is not None or self._has_tables():
+                backup = self.backup(label=current or "base")
+                log.info("backed up %s to %s before upgrading", self.path, backup)
+            engine = _migration_engine(self.path)
+            try:
+                command.upgrade(alembic_config(engine), "head")
+            except (SQLAlchemyError, sqlite3.Error, RuntimeError) as exc:  # RuntimeError: env.py
+                kept = f"; a copy from before is at {backup}" if backup else ""
+                raise DatabaseError(
+                    f"upgrading the library database {self.path} failed, and it was left as "
+                    f"it was (revision {current or 'none'}){kept}: {exc}"
+                ) from exc
+            finally:
+                engine.dispose()
         return backup
 
     def _has_tables(self) -> bool:

@@ -33,6 +33,7 @@ from core.faces.align import canonical_alignment
 from core.faces.quality import face_quality
 from core.faces.store import pack_vector
 from core.faces.types import DetectedFace, FaceBackend
+from core.fsutil import atomic_write_bytes
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from core.library.imageio import load_image
 from core.people.carry import carry_decisions
@@ -184,9 +185,8 @@ class _FaceWriter:
         self.last = time.monotonic()
         for face_id, data in thumbs:
             path = face_thumbnail_path(self.ctx, face_id)
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(data)
+            try:  # atomic: a kill mid-write must not leave a half thumbnail to be shown
+                atomic_write_bytes(path, data, durable=False)
             except OSError as exc:  # a cache: rebuilt on demand
                 log.warning("could not cache face thumbnail %s: %s", path, exc)
 

@@ -4,7 +4,10 @@ A model folder holds `config.json` + `diffusion_pytorch_model.safetensors` (the
 network, diffusers style), `scheduler/scheduler_config.json` (the trained noise
 schedule), `training.json` (what it was trained on, how long) and `README.md` (the
 model card). The sha256 of the weights file identifies the model: every fitted
-identity records it.
+identity records it, and `diffusion_pytorch_model.safetensors.sha256` (sha256sum's
+format) records it next to the weights, so a damaged or altered file is refused.
+Loading checks the file is a whole safetensors file first: a pickle under that name is
+never opened.
 """
 
 from __future__ import annotations
@@ -16,14 +19,17 @@ from typing import Any
 
 import torch
 from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
+from safetensors import SafetensorError
 
 from core.errors import ModelCorruptError, ModelMissingError
 from core.idfsr.network import IdfsrNet, count_parameters
 from core.models.base import InferenceModel, sha256_file
+from core.models.safetensors_file import read_header
 from core.paths import AppPaths
 from core.resources import resources_root
 
 WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"
+CHECKSUM_NAME = f"{WEIGHTS_NAME}.sha256"
 DEFAULT_MODEL = "idfsr-default"
 
 
@@ -56,29 +62,62 @@ def save_model(
     info = dict(training or {})
     (folder / "training.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
     digest = sha256_file(folder / WEIGHTS_NAME)
+    (folder / CHECKSUM_NAME).write_text(f"{digest}  {WEIGHTS_NAME}\n", encoding="utf-8")
     (folder / "README.md").write_text(model_card(net, info, digest), encoding="utf-8")
     return digest
 
 
-def load_model(folder: Path, device: torch.device | str = "cpu") -> LoadedModel:
-    """Load a model folder written by save_model (safetensors only)."""
+def _recorded_sha256(folder: Path) -> str | None:
+    """The checksum saved next to the weights (None for folders from before it existed)."""
+    path = folder / CHECKSUM_NAME
+    if not path.is_file():
+        return None
+    words = path.read_text("utf-8", errors="replace").split()
+    return words[0].lower() if words else ""
+
+
+def verify_weights(folder: Path, expect_sha256: str | None = None) -> str:
+    """Check a model folder's weights file (whole safetensors, recorded checksum, and the
+    expected one if given) without loading it; return its sha256."""
+    weights = folder / WEIGHTS_NAME
+    read_header(weights, "IDFSR model weights")
+    digest = sha256_file(weights)
+    recorded = _recorded_sha256(folder)
+    if recorded is not None and digest != recorded:
+        raise ModelCorruptError(
+            f"the IDFSR model weights in {folder} do not match the checksum recorded with "
+            f"them in {CHECKSUM_NAME} (got {digest[:12]}…, recorded {recorded[:12]}…): the "
+            "file is damaged or was changed; refused. Reinstall or retrain the model")
+    if expect_sha256 is not None and digest != expect_sha256.lower():
+        raise ModelCorruptError(
+            f"the IDFSR model in {folder} is not the one expected: its weights' sha256 is "
+            f"{digest[:12]}…, expected {expect_sha256[:12]}…; refused")
+    return digest
+
+
+def load_model(folder: Path, device: torch.device | str = "cpu", *,
+               expect_sha256: str | None = None) -> LoadedModel:
+    """Load a model folder written by save_model (safetensors only), verified first:
+    ModelCorruptError for a damaged, altered or unexpected (`expect_sha256`) model."""
     folder = Path(folder)
     weights = folder / WEIGHTS_NAME
     if not weights.is_file() or not (folder / "config.json").is_file():
         raise ModelMissingError("idfsr", f"no IDFSR model in {folder} (expected config.json "
                                 f"and {WEIGHTS_NAME}); train one with `idfsr train`")
+    digest = verify_weights(folder, expect_sha256)
     try:
         net = IdfsrNet.from_pretrained(folder, use_safetensors=True, low_cpu_mem_usage=False)
         sched = DDPMScheduler.load_config(folder / "scheduler")
-    except (OSError, ValueError, RuntimeError) as exc:
+        training_file = folder / "training.json"
+        training = (json.loads(training_file.read_text("utf-8")) if training_file.is_file()
+                    else {})
+    except (OSError, ValueError, RuntimeError, TypeError, SafetensorError) as exc:
         raise ModelCorruptError(f"the IDFSR model in {folder} cannot be loaded: {exc}") from exc
     if sched.get("prediction_type") != net.config.prediction_type:
         raise ModelCorruptError(f"{folder}: the scheduler and the network disagree on the "
                                 "prediction type")
-    training_file = folder / "training.json"
-    training = json.loads(training_file.read_text("utf-8")) if training_file.is_file() else {}
     net.eval().requires_grad_(False)
-    return LoadedModel(net.to(device), dict(sched), folder, sha256_file(weights), training)
+    return LoadedModel(net.to(device), dict(sched), folder, digest, training)
 
 
 def model_card(net: IdfsrNet, info: dict[str, Any], digest: str) -> str:

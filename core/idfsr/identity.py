@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 from numpy.typing import NDArray
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from core.errors import IdfsrError
+from core.models.safetensors_file import read_header
 
 FORMAT = "idfsr-identity/1"
 
@@ -61,17 +62,21 @@ def save_identity(path: Path, embedding: NDArray[Any], loss_curve: list[float],
 
 
 def load_identity(path: Path, expect_model_sha256: str | None = None) -> IdentityFile:
-    """Read an identity file; with `expect_model_sha256`, refuse one fitted on another model."""
+    """Read an identity file; with `expect_model_sha256`, refuse one fitted on another model.
+    A pickle, a truncated or an altered file is refused (IdfsrError), never executed."""
+    read_header(path, "identity file")  # our own check first: clear messages, no pickles
     try:
         with safe_open(str(path), framework="pt") as fh:
             raw = fh.metadata() or {}
             emb = fh.get_tensor("id_embedding").numpy()
             curve = fh.get_tensor("loss_curve").numpy()
-    except (OSError, RuntimeError, ValueError) as exc:  # wrong file, truncated, missing key
+        meta = {k: json.loads(v) for k, v in raw.items()}
+    except (OSError, RuntimeError, ValueError, SafetensorError) as exc:  # missing key, …
         raise IdfsrError(f"{path} is not a readable identity file: {exc}") from exc
-    meta = {k: json.loads(v) for k, v in raw.items()}
     if meta.get("format") != FORMAT:
         raise IdfsrError(f"{path} is not an IDFSR identity file")
+    if emb.ndim != 1 or not np.isfinite(emb).all():
+        raise IdfsrError(f"{path} holds a damaged identity embedding (shape {emb.shape})")
     ident = IdentityFile(emb, curve, meta)
     if expect_model_sha256 and ident.base_model_sha256 != expect_model_sha256:
         raise IdfsrError(f"{path.name} was fitted on another model "

@@ -6,6 +6,11 @@ step is one atomic rename), checked against the catalog's size and sha256, unpac
 with zip integrity checks, and every .onnx file is loaded once through insightface's
 router. Only then does the pack folder appear; on any failure or cancel the temp
 folder is removed and nothing is left half-installed.
+
+Redirects are followed only to the same origin (scheme, host, port), or over HTTPS to
+the CDN hosts a known origin is known to use (GitHub's release assets); never to plain
+HTTP from HTTPS, never to another host over plain HTTP. This is the app's only network
+code: nothing else opens a connection.
 """
 
 from __future__ import annotations
@@ -162,6 +167,49 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
+# Hosts that a download starting at the key may be redirected to (over HTTPS only).
+REDIRECT_HOSTS: dict[str, frozenset[str]] = {
+    "github.com": frozenset({"objects.githubusercontent.com",
+                             "release-assets.githubusercontent.com"}),
+}
+
+
+def check_redirect(from_url: str, to_url: str) -> None:
+    """Refuse (ModelDownloadError) a redirect to plain HTTP or to an unexpected host."""
+    old, new = urllib.parse.urlsplit(from_url), urllib.parse.urlsplit(to_url)
+    same_origin = (old.scheme, old.netloc.lower()) == (new.scheme, new.netloc.lower())
+    if same_origin and new.scheme in ("http", "https"):
+        return
+    if new.scheme != "https":
+        raise ModelDownloadError(
+            f"the download server {old.netloc} redirected to a plain-HTTP address "
+            f"({new.scheme}://{new.netloc}); refused: the download would not be private")
+    allowed = REDIRECT_HOSTS.get((old.hostname or "").lower(), frozenset())
+    if (new.hostname or "").lower() not in allowed or new.port not in (None, 443):
+        raise ModelDownloadError(
+            f"the download server {old.netloc} redirected to another host ({new.netloc}); "
+            "refused. Pass --url with the file's direct address if you trust that host")
+
+
+class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib's redirect handling, with every hop checked by check_redirect."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int,
+                         msg: str, headers: Any, newurl: str) -> urllib.request.Request | None:
+        try:
+            check_redirect(req.full_url, urllib.parse.urljoin(req.full_url, newurl))
+        except ModelDownloadError:
+            fp.close()
+            raise
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _open(request: urllib.request.Request, timeout: float) -> Any:
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPSHandler(context=_tls_context()), _CheckedRedirects())
+    return opener.open(request, timeout=timeout)
+
+
 def _write(out: IO[bytes], chunk: bytes) -> None:
     out.write(chunk)
 
@@ -173,7 +221,7 @@ def _download(url: str, dest: Path, spec: PackSpec, progress: ProgressCallback,
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     cancel.raise_if_cancelled()
     try:
-        response = urllib.request.urlopen(request, timeout=timeout, context=_tls_context())
+        response = _open(request, timeout)
     except (OSError, http.client.HTTPException, ValueError) as exc:
         raise _network_error(spec.name, url, exc) from exc
     digest = hashlib.sha256()
