@@ -1,10 +1,16 @@
-"""Benchmark the IDFSR network per built-in config: parameters, s/train step, s/sample.
+"""Benchmark the IDFSR network: speed per built-in config, and restoration quality.
 
-Random data (speed does not depend on content): one AdamW step at the config's batch
-(fp32, and bf16 autocast where asked), and one restoration of one face with 25 DDIM
-steps, identity guidance on (batch 2 per step) and one candidate. Prints JSON lines.
+Speed (default): random data (speed does not depend on content): one AdamW step at the
+config's batch (fp32, and bf16 autocast where asked), and one restoration of one face
+with 25 DDIM steps, identity guidance on (batch 2 per step) and one candidate. Prints
+JSON lines.
 
     .venv/bin/python bench/bench_idfsr.py [--configs cpu-64 cpu-128] [--threads 2] [--bf16]
+
+Quality (`--quality`): a trained model on held-out people (bench/idfsr_heldout.txt:
+LFW people kept out of the bundled model's training), see bench/idfsr_quality.py.
+
+    .venv/bin/python bench/bench_idfsr.py --quality --model M --heldout-data D [--judge J]
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from core.faces.align import canonical_template  # noqa: E402
 from core.idfsr.checkpoint import LoadedModel  # noqa: E402
@@ -76,7 +83,17 @@ def main() -> None:
     parser.add_argument("--train-steps", type=int, default=3)
     parser.add_argument("--sample-steps", type=int, default=25)
     parser.add_argument("--bf16", action="store_true", help="Also time bf16 autocast steps.")
-    args = parser.parse_args()
+    parser.add_argument("--quality", action="store_true",
+                        help="Measure restoration quality instead (other options: see "
+                             "bench/idfsr_quality.py --help).")
+    args, rest = parser.parse_known_args()
+    if args.quality:
+        from idfsr_quality import main as quality_main
+
+        quality_main(rest + ["--threads", str(args.threads)])
+        return
+    if rest:
+        parser.error(f"unrecognised arguments: {' '.join(rest)}")
     torch.set_num_threads(args.threads)
     for name in args.configs:
         cfg = load_train_config(name)

@@ -48,6 +48,8 @@ class PrepareOptions:
     max_faces_per_photo: int = 4  # unlabelled photos; labelled ones give their main face
     licence: str = ""
     limit: int | None = None  # stop after this many faces (smoke tests)
+    exclude: frozenset[str] = frozenset()  # identities kept out (held out for evaluation)
+    shard: tuple[int, int] = (0, 1)  # (k, n): only every n-th photo from the k-th
 
 
 @dataclass
@@ -123,11 +125,18 @@ def prepare_dataset(
     started = time.monotonic()
     src, size = Path(src), options.size
     files = [Path(f.path) for f in walk_images(str(src)) if isinstance(f, FoundFile)]
+    k, n_shards = options.shard
+    if not 0 <= k < n_shards:
+        raise IdfsrError(f"shard {k}/{n_shards}: need 0 <= k < n")
+    files = files[k::n_shards]
     labels = read_labels(src, options.labels, files)
+    if options.exclude:
+        files = [f for f in files if labels.get(f) not in options.exclude]
     writer = DatasetWriter(dst, size, Recognizer(backend.name, backend.model_id,
                                                  backend.embedding_dim),
                            {"source": str(src.resolve()), "licence": options.licence,
-                            "options": {k: v for k, v in options.__dict__.items()}})
+                            "options": {k: sorted(v) if isinstance(v, frozenset) else v
+                                        for k, v in options.__dict__.items()}})
     report = PrepareReport()
     for n, path in enumerate(files):
         if cancel is not None:

@@ -209,6 +209,33 @@ def train(
                        model_dir, count_parameters(net))
 
 
+def export_checkpoint(cfg: TrainConfig, data_dir: Path, out_dir: Path,
+                      dest: Path | None = None) -> Path:
+    """The EMA weights of a run's newest checkpoint as a model folder (default OUT/model-
+    step-N): a usable model from a run that has not reached its last step yet. Its card
+    and training.json say how far training got."""
+    checkpoints = list_checkpoints(out_dir)
+    if not checkpoints:
+        raise IdfsrError(f"{out_dir} has no checkpoint yet")
+    data = PreparedFaces(data_dir)
+    net = build_network(cfg, data.recognizer)
+    ema = Ema(build_network(cfg, data.recognizer), cfg.ema_decay)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.learning_rate)
+    state = load_checkpoint(checkpoints[-1], net, ema, opt)
+    step = int(state["step"])
+    losses = state["losses"]
+    info = {"config_name": cfg.name, "config": cfg.model_dump(mode="json"),
+            "data": {**data.describe(), "folder": str(data_dir)},
+            "batch_size": cfg.batch_size, "steps": step, "planned_steps": cfg.steps,
+            "partial": step < cfg.steps,
+            "final_loss": float(sum(losses[-50:]) / len(losses[-50:])) if losses else None,
+            "exported_from": str(checkpoints[-1]),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    dest = dest or out_dir / f"model-step-{step}"
+    save_model(ema.model, training_scheduler(cfg.diffusion), dest, info)
+    return dest
+
+
 def describe(report: TrainReport) -> dict[str, Any]:
     """The report as a JSON-able dict."""
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in report.__dict__.items()}

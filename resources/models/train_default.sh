@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Train the bundled default IDFSR model, end to end, in one command:
 #   resources/models/train_default.sh
-# 1. prepares ../shared/data/train into aligned faces (CPU, once, resumable by rerun:
-#    it is skipped when the dataset exists),
+# 1. prepares ../shared/data/train into aligned faces (CPU, once, in PREP_JOBS parallel
+#    shards merged at the end; skipped when the dataset exists), leaving out the people
+#    of bench/idfsr_heldout.txt (they measure the model in bench/bench_idfsr.py),
 # 2. trains with accelerate on every visible GPU (CPU works, slowly), resuming from
 #    the run folder's last checkpoint if there is one,
 # 3. copies the EMA model (with its model card) to resources/models/idfsr-default.
@@ -15,6 +16,7 @@
 #   NUM_GPUS  processes for accelerate     (default: all GPUs nvidia-smi lists)
 #   STEPS     override the config's steps  (default: the config's)
 #   LICENCE   licence of the photos, for the model card
+#   PREP_JOBS parallel preparation processes  (default: the number of CPUs)
 #   DEST      where the finished model goes (default: resources/models/idfsr-default)
 # Several nodes: run this on each node with ACCELERATE_ARGS="--num_machines N
 #   --machine_rank R --main_process_ip HOST --main_process_port PORT" and WORK on a
@@ -35,9 +37,21 @@ DEST="${DEST:-$ROOT/resources/models/idfsr-default}"
 
 if [ ! -f "$DATA/index.json" ]; then
   echo "== preparing $SRC -> $DATA (${SIZE}px, embedded face backend)"
-  rm -rf "$DATA"
-  "$PY" -m core.idfsr --home "$WORK/home" --face-backend embedded \
-    data prepare "$SRC" "$DATA" --size "$SIZE" --licence "$LICENCE"
+  rm -rf "$DATA" "$DATA".shard-*
+  JOBS="${PREP_JOBS:-$(nproc 2>/dev/null || echo 1)}"
+  SHARDS=()
+  PIDS=()
+  for ((k = 0; k < JOBS; k++)); do
+    # One home per process: each opens its own face-model caches and database.
+    "$PY" -m core.idfsr --home "$WORK/home-$k" --face-backend embedded \
+      data prepare "$SRC" "$DATA.shard-$k" --size "$SIZE" --licence "$LICENCE" \
+      --exclude "$ROOT/bench/idfsr_heldout.txt" --shard "$k/$JOBS" &
+    SHARDS+=("$DATA.shard-$k")
+    PIDS+=($!)
+  done
+  for pid in "${PIDS[@]}"; do wait "$pid"; done  # set -e: a failed shard stops here
+  "$PY" -m core.idfsr --home "$WORK/home-0" data merge "${SHARDS[@]}" --out "$DATA"
+  rm -rf "${SHARDS[@]}"
 fi
 
 if [ -z "${NUM_GPUS:-}" ]; then

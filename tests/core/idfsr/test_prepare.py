@@ -122,3 +122,20 @@ def test_merge_joins_datasets_and_refuses_mismatched_ones(tmp_path: Path) -> Non
     prepare_dataset(tmp_path / "b", tmp_path / "ds-64", FakeBackend(), PrepareOptions(size=64))
     with pytest.raises(IdfsrError, match="cannot be merged"):
         merge_datasets([tmp_path / "ds-a", tmp_path / "ds-64"], tmp_path / "bad")
+
+
+def test_shards_partition_the_photos_and_exclusions_hold(tmp_path: Path) -> None:
+    src = tmp_path / "photos"
+    for name, seeds in (("alice", (1, 2, 3)), ("bob", (4, 5)), ("carol", (6,))):
+        for s in seeds:
+            _photo(src / name / f"{s}.png", 70, s)
+    keep_out = frozenset({"carol"})
+    sources = []
+    for k in range(2):
+        prepare_dataset(src, tmp_path / f"s{k}", FakeBackend(),
+                        PrepareOptions(size=32, shard=(k, 2), exclude=keep_out))
+        sources += [i["source"] for i in PreparedFaces(tmp_path / f"s{k}").items]
+    assert sorted(sources) == sorted(f"{n}/{s}.png" for n, ss in
+                                     (("alice", (1, 2, 3)), ("bob", (4, 5))) for s in ss)
+    with pytest.raises(Exception, match="shard 2/2"):
+        prepare_dataset(src, tmp_path / "bad", FakeBackend(), PrepareOptions(shard=(2, 2)))

@@ -85,3 +85,21 @@ def test_dataset_pickles_without_its_pixels(dataset: Path) -> None:
     blob = pickle.dumps(data)
     assert len(blob) < 20_000  # the folder and index, not the memory-mapped faces
     assert np.array_equal(pickle.loads(blob).face(3), data.face(3))
+
+
+def test_export_of_a_partial_run_is_its_ema_model(dataset: Path, tmp_path: Path) -> None:
+    from core.errors import IdfsrError
+    from core.idfsr.train import export_checkpoint
+
+    run = tmp_path / "run"
+    with pytest.raises(IdfsrError, match="no checkpoint"):
+        export_checkpoint(CFG, dataset, run)
+    train(CFG, dataset, run, stop_at=2, accelerator=Accelerator(cpu=True))
+    folder = export_checkpoint(CFG, dataset, run)
+    assert folder == run / "model-step-2"
+    model = load_model(folder)
+    assert model.training["steps"] == 2 and model.training["partial"] is True
+    ema = _weights(run, "ema.safetensors")
+    state = model.net.state_dict()
+    assert all(torch.equal(state[k].to(v.dtype), v) for k, v in ema.items() if k in state)
+    assert ema.keys() & state.keys()
