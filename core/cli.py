@@ -10,6 +10,7 @@ import click
 from core.cli_idfsr import COMMANDS as IDFSR_COMMANDS
 from core.cli_models import models
 from core.cli_people import people
+from core.cli_restore import people_fit_cmd, restore_cmd
 from core.cli_support import (
     ProgressBars,
     app_context,
@@ -23,7 +24,6 @@ from core.fsutil import display_path
 from core.indexing import FullIndexReport, index_everything
 from core.library import service
 from core.paths import HOME_ENV
-from core.resources import demo_library_path
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -181,29 +181,94 @@ def index_cmd(ctx: click.Context, rescan: bool, faces: bool | None, as_json: boo
 # ---- demo ----------------------------------------------------------------------------
 
 @main.command("demo")
+@click.option("--fit-steps", type=click.IntRange(0, None), default=None,
+              help="Fitting steps per person (default 30: a short CPU fit).")
+@click.option("--steps", type=click.IntRange(1, None), default=None,
+              help="Sampling steps per face (default 15).")
+@click.option("--candidates", type=click.IntRange(1, None), default=None,
+              help="Candidates per face (default 1).")
+@click.option("--no-restore", is_flag=True, help="Only index and name the people.")
 @json_option
 @click.pass_context
-def demo_cmd(ctx: click.Context, as_json: bool) -> None:
-    """Index the bundled demo library and show what was found."""
+def demo_cmd(ctx: click.Context, fit_steps: int | None, steps: int | None,
+             candidates: int | None, no_restore: bool, as_json: bool) -> None:
+    """Run the whole job on the bundled demo library: index, people, fit, restore old photos."""
+    from core import demo as demo_job
+
     app = app_context(ctx)
-    demo = demo_library_path().resolve()
-    if not any(r.path == str(demo) for r in service.list_roots(app)):
-        service.add_root(app, demo)
-    report = _run_index(ctx, False, as_json)
+    kw = {k: v for k, v in (("fit_steps", fit_steps), ("steps", steps),
+                            ("candidates", candidates)) if v is not None}
+    if not no_restore:
+        from core.cli_restore import limit_threads
+
+        limit_threads()
+    bars = ProgressBars(units={"fit": "step", "sample": "step", "fit-check": "check"})
+    try:
+        with cancellable() as token:
+            report = demo_job.run_demo(app, restore=not no_restore, progress=bars,
+                                       cancel=token, **kw)
+    finally:
+        bars.close()
     photos = service.list_photos(app)
     faces = face_service.list_faces(app)
+    restored = report.restore.to_dict() if report.restore is not None else None
     if as_json:
-        emit_json({"index": report.to_dict(), "photos": photos,
+        emit_json({"index": report.index.to_dict(), "photos": photos,
                    "faces": [f.to_dict() for f in faces],
-                   "status": service.library_status(app)})
+                   "status": service.library_status(app), "people": report.people,
+                   "model_missing": report.model_missing,
+                   "fits": [f.to_dict() for f in report.fits], "restore": restored,
+                   "comparisons": report.comparisons})
         return
-    click.echo(f"demo library: {display_path(demo)}")
-    _print_report(report)
-    _print_photos(photos)
+    click.echo(f"demo library: {display_path(report.library)}")
+    _print_report(report.index)
     per_photo = Counter(f.photo_path for f in faces)
     click.echo(f"{len(faces)} faces; most in one photo: "
                + ", ".join(f"{display_path(os.path.basename(p))} ({n})"
                            for p, n in per_photo.most_common(3)))
+    click.echo("people: " + ", ".join(f"{p['name']} (#{p['id']}, {p['faces']} photo(s))"
+                                      for p in report.people))
+    if report.model_missing:
+        click.echo(f"restoration skipped: {report.model_missing}")
+        return
+    for f in report.fits:
+        check = ""
+        if f.id_similarity_before is not None and f.id_similarity_after is not None:
+            check = f", identity check {f.id_similarity_before:.3f} -> {f.id_similarity_after:.3f}"
+        click.echo(f"fitted #{f.person_id}: {f.steps} steps on {f.faces_used} faces in "
+                   f"{f.seconds:.0f} s{check}")
+    if restored is not None:
+        _print_demo_table(restored)
+        for path in report.comparisons:
+            click.echo(f"before/after: {display_path(path)}")
+
+
+def _print_demo_table(restored: dict) -> None:
+    def num(v: float | None) -> str:
+        return "-" if v is None else f"{v:.3f}"
+
+    click.echo(f"{'photo':<22} {'face':>4} {'px':>4}  {'person':<16} {'by':<4} "
+               f"{'auto guess':<22} {'path':<8} {'id before':>9} {'id after':>9}")
+    for p in restored["photos"]:
+        name = os.path.basename(p["source"])
+        if p["status"] != "restored":
+            click.echo(f"{name:<22} {p['status']}: {p['message']}")
+        for f in p["faces"]:
+            m = f["match"]
+            who = (f["person"]["name"] or f"#{f['person']['id']}") if f["person"] else "-"
+            by = {"auto": "auto", "user": "user"}.get(m["source"], "-")
+            guess = "-"
+            if m["candidates"]:
+                top = m["candidates"][0]
+                label = top["name"] or f"#{top['person_id']}"
+                guess = f"{label[:14]} {m['top_confidence']:.2f}"
+                guess += " weak" if m["weak_evidence"] else ""
+            click.echo(f"{name[:22]:<22} {f['number']:>4} {f['size_px']:>4.0f}  {who[:16]:<16} "
+                       f"{by:<4} {guess:<22} {f['path'] or f['status']:<8} "
+                       f"{num(f['identity_similarity_before']):>9} "
+                       f"{num(f['identity_similarity_after']):>9}")
+        if p["output"]:
+            click.echo(f"{'':<22} -> {display_path(p['output'])}")
 
 
 # ---- faces ---------------------------------------------------------------------------
@@ -250,8 +315,37 @@ def faces_similar(ctx: click.Context, face_id: int, k: int, as_json: bool) -> No
         click.echo(f"{score:6.3f}  {_face_line(f)}")
 
 
+@faces.command("wipe")
+@click.option("--yes", "-y", is_flag=True, help="Do it without asking.")
+@click.option("--keep-finding-faces", is_flag=True,
+              help="Leave face finding on (the next `idfsr index` finds every face again).")
+@json_option
+@click.pass_context
+def faces_wipe(ctx: click.Context, yes: bool, keep_finding_faces: bool, as_json: bool) -> None:
+    """Delete all face data: faces, embeddings, people, names, decisions, fitted identities."""
+    from core.faces.wipe import wipe_face_data
+
+    app = app_context(ctx)
+    click.echo("wipe every face, embedding, person and name, every decision about them, the "
+               "face thumbnails and the fitted identities. This cannot be undone; the photos "
+               "stay indexed" + ("." if keep_finding_faces else ", and face finding is "
+                                 "switched off."), err=as_json)
+    if not yes:
+        click.confirm("Wipe all face data?", abort=True, err=as_json)
+    report = wipe_face_data(app, disable_faces=not keep_finding_faces)
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    click.echo(f"wiped {report.faces} faces, {report.embeddings} embeddings, "
+               f"{report.persons} persons and {report.files} files"
+               + ("; face finding is off (settings: faces.enabled)"
+                  if report.faces_disabled else ""))
+
+
 main.add_command(models)
+people.add_command(people_fit_cmd)
 main.add_command(people)
+main.add_command(restore_cmd)
 for _command in IDFSR_COMMANDS:
     main.add_command(_command)
 

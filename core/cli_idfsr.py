@@ -48,19 +48,35 @@ def data_group() -> None:
 @click.option("--min-sharpness", type=float, default=0.0, show_default=True)
 @click.option("--licence", default="", help="Licence of the photos (goes into model cards).")
 @click.option("--limit", type=int, default=None, help="Stop after this many faces.")
+@click.option("--exclude", "exclude_file", type=_EXISTING_FILE, default=None,
+              help="A file of identities (one per line, # comments) to leave out, e.g. "
+                   "people held out for evaluation.")
+@click.option("--shard", default="0/1", show_default=True,
+              help="K/N: prepare only every N-th photo starting at the K-th (run N of "
+                   "these in parallel, then `idfsr data merge`).")
 @json_option
 @click.pass_context
 def data_prepare(ctx: click.Context, src: Path, dst: Path, size: int, labels: Any,
                  min_score: float, min_face_ratio: float, min_sharpness: float, licence: str,
-                 limit: int | None, as_json: bool) -> None:
+                 limit: int | None, exclude_file: Path | None, shard: str,
+                 as_json: bool) -> None:
     """Detect, filter, align and embed the faces of every photo under SRC into DST."""
     from core.faces.backends import open_backend
     from core.idfsr.prepare import PrepareOptions, prepare_dataset
 
+    try:
+        k, n = (int(v) for v in shard.split("/"))
+    except ValueError:
+        raise click.BadParameter(f"{shard!r}: expected K/N, e.g. 0/2",
+                                 param_hint="--shard") from None
+    exclude = frozenset()
+    if exclude_file is not None:
+        lines = exclude_file.read_text(encoding="utf-8").splitlines()
+        exclude = frozenset(x.strip() for x in lines if x.strip() and not x.startswith("#"))
     backend = open_backend(app_context(ctx))
     options = PrepareOptions(size=size, labels=labels, min_score=min_score,
                              min_face_ratio=min_face_ratio, min_sharpness=min_sharpness,
-                             licence=licence, limit=limit)
+                             licence=licence, limit=limit, exclude=exclude, shard=(k, n))
     bars = ProgressBars(enabled=not as_json)
     try:
         with cancellable() as token:
@@ -104,18 +120,28 @@ def data_merge(sources: tuple[Path, ...], dst: Path, as_json: bool) -> None:
 @click.option("--workers", type=int, default=None, help="Override the data loader workers.")
 @click.option("--stop-at", type=int, default=None, help="Stop (resumably) after this step.")
 @click.option("--fresh", is_flag=True, help="Ignore checkpoints in OUT and start over.")
+@click.option("--export", "export_to", type=_DIR, default=None,
+              help="Train nothing: write the newest checkpoint's EMA weights as a model "
+                   "folder here (a usable model from a run still in progress).")
 @json_option
 def train_cmd(data_dir: Path, config_name: str, out_dir: Path, steps: int | None,
               batch_size: int | None, workers: int | None, stop_at: int | None, fresh: bool,
-              as_json: bool) -> None:
+              export_to: Path | None, as_json: bool) -> None:
     """Stage 1: train the diffusion network (run under `accelerate launch` for several GPUs)."""
     from core.idfsr.config import load_train_config
-    from core.idfsr.train import describe, make_accelerator, train
+    from core.idfsr.train import describe, export_checkpoint, make_accelerator, train
 
     cfg = load_train_config(config_name)
     updates = {k: v for k, v in (("steps", steps), ("batch_size", batch_size),
                                  ("num_workers", workers)) if v is not None}
     cfg = cfg.model_validate({**cfg.model_dump(), **updates})
+    if export_to is not None:
+        folder = export_checkpoint(cfg, data_dir, out_dir, export_to)
+        if as_json:
+            emit_json({"model": str(folder)})
+        else:
+            click.echo(f"model written to {folder}")
+        return
     acc = make_accelerator(cfg)
     if acc.device.type == "cpu":
         _limit_threads()
@@ -177,7 +203,8 @@ def fit_cmd(ctx: click.Context, person: str, photos: Path | None, crops: Path | 
     from core.idfsr.person_faces import faces_from_crops, faces_from_photos
 
     if (photos is None) == (crops is None):
-        raise click.UsageError("give exactly one of --photos or --crops")
+        raise click.UsageError("give exactly one of --photos or --crops (to fit a person of "
+                               "the library, use `idfsr people fit NAME`)")
     app = app_context(ctx)
     loaded = _load(ctx, model, device)
     _limit_threads()

@@ -1,0 +1,286 @@
+"""Fitting people of the library (stage 2): one identity embedding per person and model.
+
+`fit_person` collects a person's best faces from the library DB, cuts aligned crops at
+the model's size out of the original photos through the stored landmarks, fits the
+identity embedding with the network frozen (core.idfsr.fit: resumable, progress and
+cancel), and saves it as
+
+    <identities>/<first 16 hex of the model's sha256>/person-<id>.safetensors
+
+Person ids are never reused, so a file names its person safely; the model hash in the
+folder (and in the file) keeps identities of different models apart.
+
+Before and after fitting, a quick check restores one of the person's faces degraded x8
+and measures how close the result is to the person (cosine of the library recognizer's
+embeddings against the person's centroid): `id_similarity_before` uses the starting
+embedding (the mean of the person's recognizer embeddings), `id_similarity_after` the
+fitted one. The probe face is held out of the fit when the person has three usable faces
+or more.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import select
+
+from core.context import AppContext
+from core.db.models import Person
+from core.errors import IdfsrError, ModelMissingError
+from core.faces.store import face_embedding, normalise
+from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
+
+if TYPE_CHECKING:
+    from core.idfsr.checkpoint import LoadedModel
+    from core.restore.library_faces import LibraryCrop
+
+DEFAULT_FIT_STEPS = 300
+MAX_FIT_FACES = 24
+CHECK_STEPS = 8  # sampling steps of the before/after check (a check, not a result)
+CHECK_SCALE = 8.0
+_FILE = re.compile(r"^person-(\d+)\.safetensors$")
+
+
+@dataclass(frozen=True)
+class FitOutcome:
+    """A person's fitted identity: where it is, how it was made, what it changed."""
+
+    person_id: int
+    path: Path
+    steps: int
+    seconds: float
+    faces_used: int
+    id_similarity_before: float | None
+    id_similarity_after: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON output."""
+        def r(v: float | None) -> float | None:
+            return None if v is None else round(v, 4)
+        return {"person_id": self.person_id, "path": str(self.path), "steps": self.steps,
+                "seconds": round(self.seconds, 2), "faces_used": self.faces_used,
+                "id_similarity_before": r(self.id_similarity_before),
+                "id_similarity_after": r(self.id_similarity_after)}
+
+
+def identities_folder(ctx: AppContext, model_sha256: str) -> Path:
+    """The folder of the identities fitted on one model."""
+    return ctx.paths.identities / model_sha256[:16]
+
+
+def identity_path(ctx: AppContext, person_id: int, model_sha256: str) -> Path:
+    """Where a person's identity on this model is (or will be) saved."""
+    return identities_folder(ctx, model_sha256) / f"person-{int(person_id)}.safetensors"
+
+
+def person_identity(ctx: AppContext, person_id: int, model_sha256: str) -> Path | None:
+    """The person's fitted identity file for this model, or None when not fitted."""
+    path = identity_path(ctx, person_id, model_sha256)
+    return path if path.is_file() else None
+
+
+def person_identity_files(ctx: AppContext, person_id: int) -> list[Path]:
+    """Every file of a person's identities, on every model: fitted, partial fits, temporaries.
+
+    What forgetting a person must delete.
+    """
+    root = ctx.paths.identities
+    if not root.is_dir():
+        return []
+    prefix = f"person-{int(person_id)}."
+    return sorted(p for folder in root.iterdir() if folder.is_dir()
+                  for p in folder.iterdir() if p.is_file() and p.name.startswith(prefix))
+
+
+def fit_status(ctx: AppContext, model_sha256: str) -> dict[int, Path]:
+    """Which persons (still in the library) have an identity fitted on this model."""
+    folder = identities_folder(ctx, model_sha256)
+    if not folder.is_dir():
+        return {}
+    found: dict[int, Path] = {}
+    for path in folder.iterdir():
+        m = _FILE.match(path.name)
+        if m and path.is_file():
+            found[int(m.group(1))] = path
+    if not found:
+        return {}
+    with ctx.db.session() as s:
+        alive = set(s.scalars(select(Person.id).where(Person.id.in_(list(found)))))
+    return {pid: p for pid, p in sorted(found.items()) if pid in alive}
+
+
+def load_idfsr(ctx: AppContext, model: str | None = None, device: str | None = None
+               ) -> LoadedModel:
+    """The IDFSR model (a name or a folder; default the bundled one), loaded once per context."""
+    from core.idfsr.checkpoint import DEFAULT_MODEL, IdfsrModel
+    from core.idfsr.device import select_device
+
+    name = model or DEFAULT_MODEL
+    chosen = select_device(device or ctx.settings.device)
+    key = f"idfsr:{name}:{chosen}"
+    wrapper = ctx.cache.get(key)
+    if wrapper is None:
+        wrapper = IdfsrModel(ctx.paths, name, chosen)
+        ctx.cache[key] = wrapper
+    return wrapper.get()
+
+
+def idfsr_available(ctx: AppContext, model: str | None = None) -> bool:
+    """Whether the IDFSR model is installed (nothing is loaded)."""
+    from core.idfsr.checkpoint import DEFAULT_MODEL, IdfsrModel
+
+    return IdfsrModel(ctx.paths, model or DEFAULT_MODEL).available()
+
+
+def _person_name(ctx: AppContext, person_id: int) -> str | None:
+    with ctx.db.session() as s:
+        person = s.get(Person, person_id)
+        if person is None:
+            raise IdfsrError(f"there is no person {person_id}")
+        return person.name
+
+
+def training_faces(
+    ctx: AppContext, person_id: int, size: int, *, max_faces: int = MAX_FIT_FACES,
+    progress: ProgressCallback = no_progress, cancel: CancelToken | None = None,
+) -> list[LibraryCrop]:
+    """The person's best library faces as aligned crops at `size`, best first.
+
+    Faces must be at least half the model's size across (so fitting learns from detail
+    the model can show); a person known only from smaller faces is fitted on what there
+    is, down to a quarter.
+    """
+    from core.people.service import best_faces
+    from core.restore.library_faces import library_crops
+
+    infos = best_faces(ctx, person_id, 3 * max_faces)
+    if not infos:
+        raise IdfsrError(f"person {person_id} has no faces to fit on")
+    crops = library_crops(ctx, infos, size, progress=progress, cancel=cancel)
+    if not crops:
+        crops = library_crops(ctx, infos, size, min_face_ratio=0.25, cancel=cancel)
+    if not crops:
+        raise IdfsrError(f"none of person {person_id}'s {len(infos)} faces is usable for "
+                         f"fitting (a face must be at least {size // 4} px across, near "
+                         "frontal, and its photo still readable)")
+    return crops[:max_faces]
+
+
+def _id_vectors(ctx: AppContext, loaded: LoadedModel, crops: list[LibraryCrop]
+                ) -> NDArray[np.float32]:
+    """The faces' embeddings in the model's identity space (from the DB, else computed)."""
+    from core.faces.types import DetectedFace
+    from core.library.imageio import load_image
+    from core.restore.recognition import identity_backend
+
+    wanted = str(loaded.net.config.id_model_id or "")
+    dim = int(loaded.net.config.id_dim)
+    with ctx.db.session() as s:
+        rows = [face_embedding(s, c.face.id, wanted) if wanted else None for c in crops]
+    missing = [i for i, r in enumerate(rows) if r is None]
+    if missing:
+        backend = identity_backend(ctx, wanted)
+        for i in missing:
+            face = crops[i].face
+            with load_image(Path(os.fsdecode(face.photo_path)),
+                            max_pixels=ctx.settings.index.max_image_pixels) as img:
+                rgb = np.asarray(img.convert("RGB"))
+            det = DetectedFace(face.box, np.asarray(face.landmarks, np.float64), face.det_score)
+            rows[i] = backend.embed(rgb, [det])[0]
+    out = normalise(np.stack([r for r in rows if r is not None]))
+    if out.shape[1] != dim:
+        raise IdfsrError(f"the restoration model expects {dim}-d identity embeddings, the "
+                         f"library's are {out.shape[1]}-d")
+    return out
+
+
+def _probe_similarity(ctx: AppContext, loaded: LoadedModel, probe: LibraryCrop,
+                      reference: LibraryCrop | None, embedding: NDArray[np.float32],
+                      centroid: NDArray[np.float32], cancel: CancelToken | None) -> float:
+    """Identity similarity of the probe face, degraded x8 and restored with `embedding`."""
+    from core.idfsr.degrade import DegradationParams, degrade
+    from core.idfsr.sample import FaceInput, SampleOptions, restore_face
+    from core.indexing import face_backend
+    from core.restore.recognition import cosine, embed_aligned
+
+    low = degrade(probe.crop, DegradationParams(scale=CHECK_SCALE, seed=0, blur="gaussian",
+                                                blur_size=0.5))
+    face = FaceInput(low.lr_up, low.lr_size, probe.landmarks,
+                     reference.crop if reference is not None else None,
+                     reference.landmarks if reference is not None else None)
+    out = restore_face(loaded, face, embedding,
+                       SampleOptions(steps=CHECK_STEPS, candidates=1, seed=0), cancel=cancel)
+    emb = embed_aligned(face_backend(ctx), [out[0].image])[0]
+    return cosine(emb, centroid)
+
+
+def fit_person(
+    ctx: AppContext,
+    person_id: int,
+    *,
+    model: str | None = None,
+    steps: int | None = None,
+    device: str | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> FitOutcome:
+    """Fit a person's identity on their best library faces and save it (resumes a stopped fit)."""
+    from core.idfsr.fit import FitConfig, fit_identity
+    from core.idfsr.identity import save_identity
+    from core.indexing import face_backend
+    from core.restore.recognition import person_centroid
+
+    started = time.monotonic()
+    name = _person_name(ctx, person_id)
+    loaded = load_idfsr(ctx, model, device)
+    total_steps = DEFAULT_FIT_STEPS if steps is None else max(0, int(steps))
+    crops = training_faces(ctx, person_id, loaded.size, progress=progress, cancel=cancel)
+    vectors = _id_vectors(ctx, loaded, crops)
+    probe_at = 1 if len(crops) >= 3 else 0
+    held_out = len(crops) >= 3
+    fit_idx = [i for i in range(len(crops)) if not (held_out and i == probe_at)]
+    init = normalise(vectors[fit_idx].mean(axis=0))
+    faces = np.stack([crops[i].crop for i in fit_idx])
+    landmarks = np.stack([crops[i].landmarks for i in fit_idx])
+
+    # The check needs the library's recognizer; without it the fit still runs.
+    centroid = None
+    try:
+        library_model = face_backend(ctx).model_id
+        centroid = person_centroid(ctx, person_id, library_model,
+                                   exclude_faces=[crops[probe_at].face.id] if held_out else [])
+    except ModelMissingError:
+        pass
+    probe = crops[probe_at]
+    others = [c for i, c in enumerate(crops) if i != probe_at]
+    ref = others[0] if others else None
+    before = after = None
+    if centroid is not None:
+        progress(Progress("fit-check", 0, 2, "checking identity before fitting"))
+        before = _probe_similarity(ctx, loaded, probe, ref, init, centroid, cancel)
+    target = identity_path(ctx, person_id, loaded.sha256)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    result = fit_identity(loaded, faces, landmarks, init,
+                          config=FitConfig(steps=total_steps, seed=person_id),
+                          state_file=target.with_name(target.stem + ".partial.safetensors"),
+                          progress=progress, cancel=cancel)
+    if centroid is not None and result.steps > 0:
+        progress(Progress("fit-check", 1, 2, "checking identity after fitting"))
+        after = _probe_similarity(ctx, loaded, probe, ref, result.embedding, centroid, cancel)
+        progress(Progress("fit-check", 2, 2, "checked"))
+    save_identity(target, result.embedding, result.losses, {
+        "person": name or f"#{person_id}", "person_id": person_id,
+        "base_model_sha256": loaded.sha256, "id_model_id": loaded.net.config.id_model_id,
+        "steps": result.steps, "seconds": round(result.seconds, 1),
+        "faces_used": result.faces_used, "face_ids": [crops[i].face.id for i in fit_idx],
+        "probe_face_id": probe.face.id, "probe_held_out": held_out,
+        "id_similarity_before": before, "id_similarity_after": after})
+    return FitOutcome(person_id, target, result.steps, time.monotonic() - started,
+                      result.faces_used, before, after)

@@ -1,0 +1,382 @@
+"""The restoration job: old photos in, new photos with their faces restored out.
+
+Per photo: load it upright -> find every face, tiny ones included -> match each face to
+a person (or nobody) -> for each face: the person's identity (fitted on demand), a
+reference photo of them, the aligned LR crop, K sampled candidates ranked by identity
+and LR consistency, the best one tone-matched and pasted back through the exact inverse
+-> the rest of the photo enlarged conventionally -> a new file with its notes. A face
+with no person takes the generic path (the null identity) and says so. Originals are
+only read. One bad photo never stops the others; Ctrl-C stops between steps and leaves
+nothing half written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import or_, select
+
+from core.context import AppContext
+from core.db.models import Photo
+from core.errors import IdfsrError, ImageReadError, JobCancelled
+from core.faces.types import DetectedFace, FaceBackend
+from core.fsutil import display_path
+from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
+from core.library.imageio import inspect_image, load_image, suffix_supported
+from core.restore import compose, outputs
+from core.restore.matching import MIN_CONFIDENCE, Match, match_faces, user_match
+from core.restore.options import NOBODY, RestoreOptions
+from core.restore.recognition import cosine, detect_all
+from core.restore.report import FaceResult, PhotoResult, RestoreReport
+from core.restore.session import RestoreSession
+
+STAGE = "restore"
+LARGE_FACE = 0.9  # faces this share of the model's size or more are left as they are
+
+
+def collect_inputs(inputs: Sequence[Path]) -> tuple[list[Path], list[PhotoResult]]:
+    """Image files named or found (recursively) under the inputs, and inputs that are not.
+
+    Earlier outputs (an image with its `.idfsr.json` note beside it, and its crops
+    folder) are left out, so restoring a folder into itself twice restores no output.
+    """
+    found: list[Path] = []
+    problems: list[PhotoResult] = []
+
+    def is_output(p: Path) -> bool:
+        return outputs.sidecar_paths(p)[0].exists()
+
+    def is_crops(folder: Path) -> bool:
+        stem = folder.name.removesuffix(outputs.CROPS)
+        return stem != folder.name and (folder.parent / (stem + outputs.SIDE_JSON)).exists()
+
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                here = Path(root)
+                dirs[:] = sorted(d for d in dirs
+                                 if not d.startswith(".") and not is_crops(here / d))
+                for name in sorted(files):
+                    p = here / name
+                    if not name.startswith(".") and suffix_supported(name) and not is_output(p):
+                        found.append(p)
+        elif path.is_file():
+            found.append(path)
+        else:
+            problems.append(PhotoResult(str(path), "error", "no such file or folder"))
+    unique = list(dict.fromkeys(Path(os.path.abspath(p)) for p in found))
+    return unique, problems
+
+
+def _sha256(path: Path) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def library_copies(ctx: AppContext, path: Path) -> tuple[list[int], datetime | None]:
+    """Library photos that are this file (same path or same content), and their date."""
+    digest = _sha256(path)
+    wanted = os.fsdecode(os.path.abspath(os.fsencode(path)))
+    with ctx.db.session() as s:
+        cond = Photo.path == wanted
+        if digest:
+            cond = or_(cond, Photo.content_hash == digest)
+        rows = s.execute(select(Photo.id, Photo.captured_at).where(cond)).all()
+    date = next((r[1] for r in rows if r[1] is not None), None)
+    return [int(r[0]) for r in rows], date
+
+
+def _output_scale(w: int, h: int, wanted: float, limit: int) -> tuple[float, str | None]:
+    """The output scale, reduced so that the output stays within the pixel limit."""
+    if w * h * wanted * wanted <= limit:
+        return wanted, None
+    scale = max(1.0, math.floor(math.sqrt(limit / (w * h)) * 100) / 100)
+    return scale, (f"--scale {wanted:g} would make a {w * wanted:.0f}x{h * wanted:.0f} photo, "
+                   f"above the {limit / 1e6:.0f} MP limit; enlarged {scale:g}x instead")
+
+
+def _resolve_choices(ctx: AppContext, choices: dict[int, str]) -> dict[int, int | None]:
+    from core.people.service import resolve_person
+
+    return {face: (None if ref.strip().lower() == NOBODY else resolve_person(ctx, ref))
+            for face, ref in choices.items()}
+
+
+def _restore_face(run: RestoreSession, rgb: NDArray[np.uint8], canvas: NDArray[np.uint8],
+                  det: DetectedFace, embedding: NDArray[np.float32], fr: FaceResult,
+                  photo_date: datetime | None, colourless_photo: bool) -> dict[str, Any]:
+    """Restore one face into the canvas; fills `fr`; returns the crops worth saving."""
+    size = run.loaded.size
+    aligned = compose.align_face(rgb, det.landmarks, size)
+    fr.lr_size = aligned.lr_size
+    if aligned.lr_size >= LARGE_FACE * size:
+        fr.status, fr.path = "skipped", ""
+        fr.message = (f"the face is {aligned.face_px:.0f} px across, as much as the model "
+                      f"restores ({size} px): nothing to add")
+        return {}
+    person = fr.match.person_id
+    if person is not None:
+        centroid = run.centroid(person)
+        if centroid is not None:
+            fr.identity_similarity_before = cosine(embedding, centroid)
+    done = run.restore_aligned(aligned.lr_up, aligned.lr_size, aligned.landmarks, person,
+                               photo_landmarks=det.landmarks, photo_date=photo_date,
+                               colourless=colourless_photo)
+    fr.path, fr.identity_file = done.path, done.identity_file
+    fr.reference = done.reference.to_dict() if done.reference is not None else None
+    fr.candidates = done.candidates
+    fr.seeds = [c.seed for c in done.candidates]
+    fr.identity_similarity_after = done.identity_similarity
+    result = done.image
+    if run.options.keep_grain:
+        sigma = compose.grain_sigma(rgb, det.box)
+        result = compose.add_grain(result, aligned.lr_size, sigma, run.options.seed + fr.number)
+    compose.paste_face(canvas, result, aligned, rgb.shape)
+    fr.status = "restored"
+    fr.message = "; ".join(done.notes)
+    crops = {"lr": aligned.lr_up, "result": result}
+    if done.reference is not None:
+        crops["reference"] = done.reference.crop.crop
+    return crops
+
+
+@dataclass
+class _Found:
+    """One photo read and its faces found and matched: what restoring it starts from."""
+
+    rgb: NDArray[np.uint8]
+    gray: bool
+    detected: list[DetectedFace]
+    embeddings: NDArray[np.float32]
+    matches: list[Match]
+    photo_date: datetime | None
+    warnings: list[str]
+
+
+def _find(ctx: AppContext, backend: FaceBackend, path: Path, o: RestoreOptions) -> _Found:
+    """Read the photo, find every face and match it (the user's choices win)."""
+    max_pixels = ctx.settings.index.max_image_pixels
+    with load_image(path, max_pixels=max_pixels) as img:
+        gray = img.mode == "L"
+        rgb = np.ascontiguousarray(np.asarray(img.convert("RGB")))
+    detected = detect_all(backend, rgb)
+    if not detected:
+        return _Found(rgb, gray, [], np.zeros((0, backend.embedding_dim), np.float32), [],
+                      None, [])
+    embeddings = backend.embed(rgb, detected)
+    copies, photo_date = library_copies(ctx, path)
+    if photo_date is None:
+        try:
+            photo_date = inspect_image(path, max_pixels=max_pixels)[0].captured_at
+        except ImageReadError:
+            photo_date = None
+    sizes = [f.size_px for f in detected]
+    auto = match_faces(ctx, backend.model_id, embeddings, sizes, exclude_photos=copies,
+                       min_confidence=o.min_confidence if o.min_confidence is not None
+                       else MIN_CONFIDENCE)
+    chosen = _resolve_choices(ctx, o.choices_for(path))
+    warnings = [f"--person {number}=...: the photo has only {len(detected)} face(s)"
+                for number in sorted(n for n in chosen if n > len(detected))]
+    matches: list[Match] = [
+        user_match(ctx, chosen[i + 1], sizes[i], backend.model_id, auto[i])
+        if i + 1 in chosen else auto[i] for i in range(len(detected))]
+    return _Found(rgb, gray, detected, embeddings, matches, photo_date, warnings)
+
+
+def find_faces(ctx: AppContext, path: Path, options: RestoreOptions | None = None, *,
+               progress: ProgressCallback = no_progress,
+               cancel: CancelToken | None = None) -> PhotoResult:
+    """The faces of one photo and who they are, as a restore would see them; nothing restored.
+
+    For review before restoring: the faces are numbered as `restore_photos` numbers them
+    (what `PersonChoice.face` refers to), each with its match and status "pending"; a
+    photo without faces has status "no_faces"; an unreadable one raises ImageReadError.
+    No model is loaded.
+    """
+    from core.indexing import face_backend
+
+    options = options or RestoreOptions()
+    path = Path(os.path.abspath(path))
+    progress(Progress("faces", 0, 1, f"finding faces in {path.name}"))
+    (cancel or CancelToken()).raise_if_cancelled()
+    found = _find(ctx, face_backend(ctx), path, options)
+    h, w = found.rgb.shape[:2]
+    result = PhotoResult(str(path), "found" if found.detected else "no_faces",
+                         "" if found.detected else "no faces found", width=w, height=h,
+                         warnings=found.warnings)
+    for i, det in enumerate(found.detected):
+        result.faces.append(FaceResult(i + 1, det.box, np.asarray(det.landmarks).tolist(),
+                                       det.size_px, det.score, found.matches[i]))
+    progress(Progress("faces", 1, 1, "done"))
+    return result
+
+
+def restore_photo(run: RestoreSession, path: Path, out_dir: Path) -> PhotoResult:
+    """Restore the faces of one photo and write the result; errors become the result's status."""
+    started = time.monotonic()
+    ctx, o = run.ctx, run.options
+    result = PhotoResult(str(path))
+    max_pixels = ctx.settings.index.max_image_pixels
+    found = _find(ctx, run.backend, path, o)
+    rgb, gray, detected = found.rgb, found.gray, found.detected
+    h, w = rgb.shape[:2]
+    result.width, result.height = w, h
+    if not detected:
+        result.status = "no_faces"
+        result.message = "no faces found: nothing to restore, nothing written"
+        result.seconds = time.monotonic() - started
+        return result
+    scale, warning = _output_scale(w, h, o.scale, o.max_output_pixels or max_pixels)
+    result.scale = scale
+    if warning:
+        result.warnings.append(warning)
+    result.warnings.extend(found.warnings)
+    embeddings, matches, photo_date = found.embeddings, found.matches, found.photo_date
+    canvas = compose.upscale_photo(rgb, scale)
+    colourless_photo = gray or compose.is_colourless(rgb)
+    face_crops: dict[str, NDArray[np.uint8]] = {}
+    for i, det in enumerate(detected):
+        run.cancel.raise_if_cancelled()
+        fr = FaceResult(i + 1, det.box, np.asarray(det.landmarks).tolist(), det.size_px,
+                        det.score, matches[i])
+        result.faces.append(fr)
+        if o.faces is not None and fr.number not in o.faces:
+            fr.status, fr.message = "skipped", "not asked for (--faces)"
+            continue
+        try:
+            crops = _restore_face(run, rgb, canvas, det, embeddings[i], fr, photo_date,
+                                  colourless_photo)
+        except (ValueError, np.linalg.LinAlgError, cv2.error) as exc:
+            fr.status, fr.message = "failed", f"could not restore this face: {exc}"
+            continue
+        for name, crop in crops.items():
+            face_crops[f"face-{fr.number:02d}-{name}"] = crop
+    result.seconds = time.monotonic() - started
+    if not any(f.status == "restored" for f in result.faces):
+        # A copy that is only enlarged, labelled as restored by AI, would mislead.
+        result.status = "unchanged"
+        result.message = "no face was restored (see the faces): nothing written"
+        return result
+    pixels: NDArray[np.uint8] = (np.asarray(cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY), np.uint8)
+                                 if gray else canvas)
+    _write(run, path, out_dir, result, pixels, face_crops)
+    result.status = "restored"
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _note(run: RestoreSession, path: Path, result: PhotoResult) -> dict[str, Any]:
+    """The sidecar's content."""
+    return {
+        "format": "idfsr-restore/1",
+        "note": "Faces in this photo were restored by AI (personalised face super-resolution). "
+                "They are a plausible reconstruction, not a record of what the camera saw.",
+        "app": f"IDFSR Desktop {outputs.app_version()}",
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "source": display_path(path), "source_sha256": _sha256(path),
+        "output": result.output,
+        "model": {"path": str(run.loaded.path), "sha256": run.loaded.sha256,
+                  "size": run.loaded.size},
+        "face_backend": {"name": run.backend.name, "model_id": run.backend.model_id},
+        "options": run.options.to_dict(),
+        "scale": result.scale, "width": result.width, "height": result.height,
+        "faces": [f.to_dict() for f in result.faces],
+        "warnings": result.warnings,
+    }
+
+
+def _write(run: RestoreSession, path: Path, out_dir: Path, result: PhotoResult,
+           pixels: NDArray[np.uint8], face_crops: dict[str, NDArray[np.uint8]]) -> None:
+    restored = [f for f in result.faces if f.status == "restored"]
+    persons = sorted({f.match.name or f"#{f.match.person_id}" for f in restored
+                      if f.path == "personal"})
+    xmp = outputs.xmp_packet(source=path.name, model_sha256=run.loaded.sha256, persons=persons,
+                             faces=len(restored),
+                             personal=sum(f.path == "personal" for f in restored))
+    info = outputs.read_source_info(path)
+    data, suffix, warnings = outputs.encode_image(pixels, info, xmp)
+    result.warnings.extend(warnings)
+    run.cancel.raise_if_cancelled()  # last point to stop with nothing written
+    image = outputs.write_unique(out_dir, path.stem, suffix, data)
+    result.output = str(image)
+    side_json, side_xmp, crops_dir = outputs.sidecar_paths(image)
+    if run.options.save_crops and face_crops:
+        def record(name: str, written: Path) -> None:
+            number, _, kind = name.removeprefix("face-").partition("-")
+            for f in result.faces:
+                if f.number == int(number):
+                    f.crops[kind] = str(written)
+        outputs.write_crops(crops_dir, face_crops, record)
+    outputs.write_new(side_xmp, xmp)
+    result.xmp = str(side_xmp)
+    result.sidecar = str(side_json)
+    outputs.write_json(side_json, _note(run, path, result))
+
+
+def restore_photos(
+    ctx: AppContext,
+    inputs: Sequence[Path],
+    out_dir: Path,
+    options: RestoreOptions | None = None,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> RestoreReport:
+    """Restore every photo named or found under `inputs` into `out_dir` (a long job)."""
+    started = time.monotonic()
+    options = options or RestoreOptions()
+    options.check()
+    cancel = cancel or CancelToken()
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise IdfsrError(f"{display_path(out_dir)} is a file; --out must be a folder")
+    _resolve_choices(ctx, {c.face: c.person for c in options.persons})  # unknown names: now
+    files, problems = collect_inputs(inputs)
+    report = RestoreReport(photos=list(problems))
+    if not files:
+        if not problems:
+            raise IdfsrError("no images to restore in the given inputs")
+        return report
+    run = RestoreSession.open(ctx, options, progress=progress, cancel=cancel)
+    loaded = run.loaded
+    report.model = {"path": str(loaded.path), "sha256": loaded.sha256, "size": loaded.size}
+    for n, path in enumerate(files):
+        progress(Progress(STAGE, n, len(files), f"restoring {path.name}"))
+        try:
+            cancel.raise_if_cancelled()
+            result = restore_photo(run, path, out_dir)
+        except JobCancelled:
+            report.cancelled = True
+            report.photos.append(PhotoResult(str(path), "cancelled", "stopped before it was "
+                                             "written"))
+            break
+        except ImageReadError as exc:
+            result = PhotoResult(str(path), "error", f"cannot read the photo: {exc}")
+        except IdfsrError as exc:
+            result = PhotoResult(str(path), "error", str(exc))
+        except OSError as exc:
+            result = PhotoResult(str(path), "error",
+                                 f"cannot write the result: {exc.strerror or exc}")
+        report.photos.append(result)
+    report.fitted = run.fitted
+    report.seconds = time.monotonic() - started
+    progress(Progress(STAGE, len(files), len(files), "done"))
+    return report

@@ -1,0 +1,193 @@
+"""Restoring one aligned face as a person (or as nobody), with what a run shares.
+
+A RestoreSession holds what the photos of one run share: the loaded model, the face
+backend, and per person their identity (fitted on demand), reference candidates and
+centroid. `restore_aligned` is the heart of restoration, used by the photo pipeline and
+by the benchmark alike: reference choice, K candidates sampled with the person's
+embedding (or the null identity), tone matching, ranking by identity and LR consistency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from core.context import AppContext
+from core.errors import IdfsrError, JobCancelled
+from core.faces.types import FaceBackend
+from core.jobs import CancelToken, ProgressCallback, no_progress
+from core.restore import compose
+from core.restore.library_faces import LibraryCrop
+from core.restore.options import RestoreOptions
+from core.restore.recognition import embed_aligned, person_centroid
+from core.restore.reference import ReferenceChoice, choose_reference
+from core.restore.report import CandidateScore
+
+REFERENCE_FACES = 12  # best faces of a person considered as references
+
+Identity = tuple[NDArray[np.float32] | None, str | None, str]  # embedding, file, note
+
+
+@dataclass
+class AlignedResult:
+    """One restored aligned face and how it came about."""
+
+    image: NDArray[np.uint8]  # S x S x 3, tone-matched to the LR
+    path: str  # "personal" or "generic"
+    candidates: list[CandidateScore]
+    identity_similarity: float | None  # of the kept candidate, to the person's centroid
+    identity_file: str | None = None
+    reference: ReferenceChoice | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def rank_candidates(consistency: list[float], sims: NDArray[np.float32] | None) -> int:
+    """Index of the best candidate: identity similarity and LR consistency, by rank sum.
+
+    Ranks, not raw values: the two scores live on scales that differ per recognizer.
+    Ties go to the candidate more like the person.
+    """
+    if sims is None or len(consistency) == 1:
+        return int(np.argmin(consistency))
+    by_id = np.argsort(np.argsort(-sims, kind="stable"), kind="stable")
+    by_lr = np.argsort(np.argsort(consistency, kind="stable"), kind="stable")
+    total = by_id + by_lr
+    best = np.flatnonzero(total == total.min())
+    return int(best[np.argmax(sims[best])])
+
+
+@dataclass
+class RestoreSession:
+    """What the photos of one run share: models, identities, crops, the fits done."""
+
+    ctx: AppContext
+    options: RestoreOptions
+    loaded: Any  # core.idfsr.checkpoint.LoadedModel
+    backend: FaceBackend
+    progress: ProgressCallback = no_progress
+    cancel: CancelToken = field(default_factory=CancelToken)
+    identities: dict[int, Identity] = field(default_factory=dict)
+    crops: dict[int, list[LibraryCrop]] = field(default_factory=dict)
+    centroids: dict[int, NDArray[np.float32] | None] = field(default_factory=dict)
+    fitted: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, ctx: AppContext, options: RestoreOptions, *,
+             progress: ProgressCallback = no_progress,
+             cancel: CancelToken | None = None) -> RestoreSession:
+        """Load the model and the face backend for a run."""
+        from core.fitting import load_idfsr
+        from core.indexing import face_backend
+
+        loaded = load_idfsr(ctx, options.model, options.device)
+        return cls(ctx, options, loaded, face_backend(ctx), progress, cancel or CancelToken())
+
+    def identity(self, person_id: int) -> Identity:
+        """(embedding or None, identity file, note): fitted on demand unless told not to."""
+        if person_id not in self.identities:
+            self.identities[person_id] = self._identity(person_id)
+        return self.identities[person_id]
+
+    def _identity(self, person_id: int) -> Identity:
+        from core.fitting import fit_person, person_identity
+        from core.idfsr.identity import load_identity
+
+        path = person_identity(self.ctx, person_id, self.loaded.sha256)
+        note = ""
+        if path is None and not self.options.fit_missing:
+            return None, None, "the person has no fitted identity (fitting on demand is off)"
+        if path is None:
+            try:
+                outcome = fit_person(self.ctx, person_id, model=self.options.model,
+                                     steps=self.options.fit_steps, device=self.options.device,
+                                     progress=self.progress, cancel=self.cancel)
+            except JobCancelled:
+                raise
+            except IdfsrError as exc:
+                return None, None, f"could not fit the person ({exc})"
+            self.fitted.append(outcome.to_dict())
+            path, note = outcome.path, "fitted on demand"
+        try:
+            ident = load_identity(path, self.loaded.sha256)
+        except IdfsrError as exc:
+            return None, None, f"the identity file is unusable ({exc}); fit the person again"
+        return ident.embedding, str(path), note
+
+    def person_crops(self, person_id: int) -> list[LibraryCrop]:
+        """The person's usable faces as aligned crops: the reference candidates."""
+        if person_id not in self.crops:
+            from core.people.service import best_faces
+            from core.restore.library_faces import library_crops
+
+            infos = best_faces(self.ctx, person_id, REFERENCE_FACES)
+            size = self.loaded.size
+            crops = library_crops(self.ctx, infos, size, cancel=self.cancel)
+            if not crops:  # a person known only from small faces: better than nothing
+                crops = library_crops(self.ctx, infos, size, min_face_ratio=0.25,
+                                      cancel=self.cancel)
+            self.crops[person_id] = crops
+        return self.crops[person_id]
+
+    def centroid(self, person_id: int) -> NDArray[np.float32] | None:
+        """The person's centroid in the library recognizer's space."""
+        if person_id not in self.centroids:
+            self.centroids[person_id] = person_centroid(self.ctx, person_id,
+                                                        self.backend.model_id)
+        return self.centroids[person_id]
+
+    def restore_aligned(
+        self,
+        lr_up: NDArray[np.uint8],
+        lr_size: int,
+        landmarks: NDArray[np.float64],
+        person_id: int | None,
+        *,
+        photo_landmarks: object | None = None,
+        photo_date: datetime | None = None,
+        colourless: bool = False,
+    ) -> AlignedResult:
+        """Restore one aligned LR face (S x S, true size `lr_size`) as this person or nobody.
+
+        `landmarks` are in crop pixels; `photo_landmarks` (default: the same) give the
+        pose the reference is chosen for.
+        """
+        from core.idfsr.sample import FaceInput, SampleOptions, restore_face
+
+        o = self.options
+        emb, ref, centroid = None, None, None
+        result_file, notes = None, []
+        choice = None
+        if person_id is not None:
+            emb, result_file, note = self.identity(person_id)
+            if note:
+                notes.append(note)
+            centroid = self.centroid(person_id)
+            pose = landmarks if photo_landmarks is None else photo_landmarks
+            choice = choose_reference(self.person_crops(person_id), pose, photo_date)
+            ref = choice.crop if choice is not None else None
+            if emb is None:
+                notes.append("restored without their identity (generic path)")
+        face = FaceInput(lr_up, lr_size, landmarks, ref.crop if ref is not None else None,
+                         ref.landmarks if ref is not None else None)
+        sample = SampleOptions(steps=o.steps, sampler=o.sampler, guidance=o.identity_strength,
+                               fidelity=o.fidelity, consistency=o.consistency,
+                               candidates=o.candidates, seed=o.seed)
+        candidates = restore_face(self.loaded, face, emb, sample, progress=self.progress,
+                                  cancel=self.cancel)
+        colourless = colourless or compose.is_colourless(lr_up)
+        finals = [compose.tone_match(c.image, lr_up, lr_size, colourless=colourless)
+                  for c in candidates]
+        sims = None
+        if centroid is not None:
+            sims = (embed_aligned(self.backend, finals) @ centroid).astype(np.float32)
+        best = rank_candidates([c.consistency_error for c in candidates], sims)
+        scores = [CandidateScore(c.seed, c.consistency_error,
+                                 float(sims[i]) if sims is not None else None, i == best)
+                  for i, c in enumerate(candidates)]
+        return AlignedResult(finals[best], "personal" if emb is not None else "generic",
+                             scores, float(sims[best]) if sims is not None else None,
+                             result_file, choice, notes)

@@ -1,0 +1,42 @@
+"""Builders for the restoration tests: a tiny seeded IDFSR model in the library's identity
+space, saved as a real model folder (so the real loading code runs), and a small library."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import torch
+
+from core.idfsr.checkpoint import save_model
+from core.idfsr.config import DiffusionConfig
+from core.idfsr.diffusion import training_scheduler
+from core.idfsr.network import IdfsrNet
+
+SIZE = 64
+EMBEDDED_MODEL_ID = "dlib-resnet-v1"  # what the embedded face backend's embeddings are
+EMBEDDED_DIM = 128
+
+
+def tiny_restoration_model(folder: Path, seed: int = 0, size: int = SIZE) -> Path:
+    """A ~0.3M-parameter network that takes the embedded backend's embeddings, saved."""
+    torch.manual_seed(seed)
+    net = IdfsrNet(sample_size=size, id_dim=EMBEDDED_DIM, id_model_id=EMBEDDED_MODEL_ID,
+                   id_tokens=2, ref_grid=2, block_out_channels=(16, 32),
+                   attention_levels=(False, True), layers_per_block=1, norm_num_groups=8,
+                   cross_attention_dim=32, attention_head_dim=16)
+    save_model(net, training_scheduler(DiffusionConfig()), folder,
+               {"config_name": "test-tiny", "data": {"licence": "test"}})
+    return folder
+
+
+def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
+    """A tiny, well-formed PNG whose header claims an enormous image."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
