@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 DEMO_HOME ?= .demo-home
 PYTEST_ARGS ?=
 
-.PHONY: install sysdeps demo run test test-all bench lint typecheck clean
+.PHONY: install sysdeps demo run screenshots test test-all bench lint typecheck clean
 
 install: $(STAMP)
 
@@ -32,6 +32,18 @@ demo: $(STAMP)
 run: $(STAMP) sysdeps
 	$(VENV)/bin/idfsr-desktop --home $(DEMO_HOME) --demo
 
+# PNGs of every page under Xvfb, light and dark, at 100 % and 200 % (needs xvfb-run).
+# The demo library is indexed once, in its own home; each page is saved once it is idle.
+SHOTS ?= screenshots
+SHOT_HOME ?= .screenshot-home
+screenshots: $(STAMP) sysdeps
+	@mkdir -p $(SHOTS)
+	@for scale in 1 2; do for theme in light dark; do for page in library people person unassigned jobs; do \
+	  QT_SCALE_FACTOR=$$scale xvfb-run -a -s "-screen 0 $$((1400 * scale))x$$((900 * scale))x24" \
+	    $(PY) -m idfsr_desktop --home $(SHOT_HOME) --demo --page $$page --theme $$theme \
+	    --screenshot $(SHOTS)/$$page-$$theme-$${scale}00.png || exit 1; \
+	done; done; done
+
 test: $(STAMP) sysdeps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -49,4 +61,4 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) $(DEMO_HOME) build dist *.egg-info .pytest_cache
+	rm -rf $(VENV) $(DEMO_HOME) $(SHOT_HOME) build dist *.egg-info .pytest_cache

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -29,7 +30,19 @@ class AppContext:
         paths.ensure()
         settings = load_settings(paths.settings_file)
         db = Database.open(paths.db_file)
-        return cls(paths=paths, settings=settings, db=db)
+        ctx = cls(paths=paths, settings=settings, db=db)
+        ctx.apply_models_dir()
+        return ctx
+
+    def apply_models_dir(self) -> None:
+        """Point `paths.models` at the settings' models folder (or back at the app's own), and
+        forget the models loaded from the old one."""
+        default = AppPaths.resolve(self.paths.home).models
+        chosen = self.settings.models_dir
+        wanted = Path(chosen).expanduser().absolute() if chosen is not None else default
+        if wanted != self.paths.models:
+            self.paths = replace(self.paths, models=wanted)
+            self.cache.clear()
 
     def save_settings(self) -> None:
         """Persist the current settings."""

@@ -61,6 +61,7 @@ class Settings(BaseModel):
     face_backend: Literal["auto", "insightface", "embedded"] = "auto"
     device: str = "auto"
     output_dir: Path | None = None
+    models_dir: Path | None = None  # None: the app's own models folder
 
 
 def migrate(raw: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from core.context import AppContext
 from core.errors import IdfsrError
 from idfsr_desktop.icons import app_icon
-from idfsr_desktop.main_window import MainWindow
+from idfsr_desktop.main_window import PAGES, MainWindow
+from idfsr_desktop.theme import THEMES, apply_theme
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,12 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
                         help="add the bundled demo library if needed and index it")
     parser.add_argument("--screenshot", metavar="PATH", type=Path,
                         help="once the window is idle, save a PNG of it to PATH and quit")
+    parser.add_argument("--page", choices=(*PAGES, "person", "unassigned"),
+                        help="open this page (with --screenshot: once indexing is done)")
+    parser.add_argument("--restore", nargs="+", metavar="PHOTO", type=Path,
+                        help="queue these photos (or folders) on the Restore page")
+    parser.add_argument("--theme", choices=THEMES, default="system",
+                        help="light or dark palette (default: the platform's)")
     return parser.parse_known_args(list(argv))
 
 
@@ -67,13 +74,15 @@ def _logging_into(folder: Path) -> Iterator[None]:
 
 
 class ScreenshotTimer(QObject):
-    """Once the window has been idle for a while (or too long has passed), saves a PNG of it
-    and closes it, which ends the event loop."""
+    """Once the window has been idle for a while (or too long has passed), opens `page` (if
+    given), waits until idle again, saves a PNG of the window and closes it, which ends the
+    event loop."""
 
-    def __init__(self, window: MainWindow, path: Path) -> None:
+    def __init__(self, window: MainWindow, path: Path, page: str | None = None) -> None:
         super().__init__(window)
         self.window = window
         self.path = path
+        self.page = page
         self.failed = False
         self._started = time.monotonic()
         self._idle_since: float | None = None
@@ -91,6 +100,11 @@ class ScreenshotTimer(QObject):
         idle_long_enough = (self._idle_since is not None
                             and now - self._idle_since >= SCREENSHOT_IDLE_S)
         if not idle_long_enough and now - self._started < SCREENSHOT_TIMEOUT_S:
+            return
+        if self.page is not None:  # the data is in: open the page, then wait for it to settle
+            self.window.show_page(self.page)
+            self.page = None
+            self._idle_since = None
             return
         self._timer.stop()
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setWindowIcon(app_icon())
+    apply_theme(app, args.theme)
     try:
         ctx = AppContext.open(args.home)
     except IdfsrError as exc:
@@ -122,9 +137,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             window.show()
             if args.demo:
                 QTimer.singleShot(0, window.open_demo_library)
+            if args.restore:
+                QTimer.singleShot(0, lambda: window.restore_photos(
+                    [p.expanduser().absolute() for p in args.restore]))
             screenshot = None
             if args.screenshot is not None:
-                screenshot = ScreenshotTimer(window, args.screenshot.expanduser().absolute())
+                screenshot = ScreenshotTimer(window, args.screenshot.expanduser().absolute(),
+                                             args.page)
+            elif args.page is not None:
+                window.show_page(args.page)
             status = app.exec()
             window.shutdown()  # also when the loop ended without the window being closed
             window.deleteLater()

@@ -1,8 +1,11 @@
-"""The Library page: counts, a status filter and a virtualised thumbnail grid of every photo."""
+"""The Library page: counts, a status filter and a virtualised thumbnail grid of every photo;
+its context menu sends photos to the Restore page."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QSize, Signal
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -10,6 +13,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
+    QMenu,
     QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
@@ -20,7 +24,7 @@ from core.context import AppContext
 from core.library.service import library_status, photo_thumbnail
 from idfsr_desktop.empty_state_widget import EmptyStateWidget
 from idfsr_desktop.photo_item_delegate import PhotoItemDelegate
-from idfsr_desktop.photo_list_model import PhotoListModel
+from idfsr_desktop.photo_list_model import PhotoListModel, PhotoRole
 from idfsr_desktop.thumbnail_loader import ThumbnailLoader
 
 THUMB_SIZE = 160  # logical pixels; the thumbnail cache holds 256 px, enough up to ~150 % scale
@@ -53,6 +57,7 @@ class LibraryWidget(QWidget):
 
     add_folder_requested = Signal()
     open_demo_requested = Signal()
+    restore_requested = Signal(list)  # [Path]: photos to restore
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -111,8 +116,26 @@ class LibraryWidget(QWidget):
         view.setItemDelegate(self.delegate)
         view.viewport().installEventFilter(self)  # to spread the columns over the width
         view.setModel(self.model)
+        view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        view.customContextMenuRequested.connect(self._context_menu)
         view.verticalScrollBar().setSingleStep(THUMB_SIZE // 4)
         return view
+
+    def selected_paths(self) -> list[Path]:
+        """The selected photos that can be read (not missing, not unreadable)."""
+        infos = [i.data(PhotoRole) for i in self.view.selectionModel().selectedIndexes()]
+        return [Path(info.path) for info in infos if info is not None and info.status == "ok"]
+
+    def _context_menu(self, pos: QPoint) -> QMenu | None:
+        paths = self.selected_paths()
+        if not paths:
+            return None
+        menu = QMenu(self)
+        text = "Restore This Photo" if len(paths) == 1 else f"Restore {len(paths):,} Photos"
+        menu.addAction(text, lambda: self.restore_requested.emit(paths))
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.view.viewport().mapToGlobal(pos))
+        return menu
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.view.viewport() and event.type() == QEvent.Type.Resize:

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import functools
 import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QPalette
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+    QPalette,
+)
 from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -15,7 +27,9 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -23,17 +37,34 @@ from core.context import AppContext
 from core.errors import IdfsrError
 from core.indexing import FullIndexReport, index_everything
 from core.library.service import add_root, list_roots
+from core.models.catalog import PackSpec
+from core.people.recluster import ClusterReport, recluster
 from core.resources import demo_library_path
+from idfsr_desktop.first_run_widget import FirstRunWidget
+from idfsr_desktop.fit_controller import FitController
 from idfsr_desktop.icons import app_icon, tinted_icon
+from idfsr_desktop.jobs_widget import JobsWidget
 from idfsr_desktop.library_widget import LibraryWidget
+from idfsr_desktop.model_status_widget import ModelStatusWidget
+from idfsr_desktop.pack_licence_dialog import PackLicenceDialog
+from idfsr_desktop.people_editor import PeopleEditor
+from idfsr_desktop.people_widget import PeopleWidget
+from idfsr_desktop.restore_controller import RestoreController
+from idfsr_desktop.restore_widget import RestoreWidget, dropped_paths
+from idfsr_desktop.settings_dialog import SettingsChange, SettingsDialog
 from idfsr_desktop.task_runner import TaskHandle, TaskRunner
 from idfsr_desktop.task_status_widget import TaskStatusWidget
+
+if TYPE_CHECKING:
+    from core.models.download import InstallReport
 
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE = "desktop.ini"
 GEOMETRY_KEY = "main_window/geometry"
 STATE_KEY = "main_window/state"
+PAGE_KEY = "main_window/page"
+PAGES = ("library", "people", "restore", "jobs")  # sidebar order
 ABOUT_TEXT = (
     "<h3>IDFSR Desktop</h3>"
     "<p>Knows the people in your photo library and restores their tiny, degraded faces "
@@ -65,6 +96,13 @@ def report_text(full: FullIndexReport) -> str:
     return ", ".join(parts) + f" ({seconds:.1f} s)."
 
 
+def recluster_text(report: ClusterReport) -> str:
+    """How regrouping people ended, in one status-bar line."""
+    return (f"People regrouped: {report.assigned:,} of {report.faces:,} faces have a person, "
+            f"{report.new_persons:,} new, {report.removed_persons:,} removed "
+            f"({report.seconds:.1f} s).")
+
+
 class MainWindow(QMainWindow):
     """One window over one AppContext; every action calls core, long ones through the runner."""
 
@@ -72,39 +110,74 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.ctx = ctx
         self.runner = TaskRunner(self)
+        self.editor = PeopleEditor(ctx, self)
+        self.fits = FitController(ctx, self.runner, self)
         self.index_task: TaskHandle | None = None
+        self.recluster_task: TaskHandle | None = None
         self._shut_down = False
         self.setWindowTitle("IDFSR Desktop")
+        self.setAcceptDrops(True)  # photos dropped anywhere go to the Restore page
         self.setWindowIcon(app_icon())
 
         self.library = LibraryWidget(ctx)
         self.library.add_folder_requested.connect(self.choose_folder)
         self.library.open_demo_requested.connect(self.open_demo_library)
+        self.people = PeopleWidget(ctx, self.runner, self.editor, self.fits)
+        self.restorer = RestoreController(ctx, self.runner, self)
+        self.restorer.failed.connect(self.show_error)
+        self.restore = RestoreWidget(ctx, self.restorer)
+        self.library.restore_requested.connect(self.restore_photos)
+        self.jobs = JobsWidget(self.runner)
+        self.first_run = FirstRunWidget(ctx, self.runner)
+        self.first_run.folders_chosen.connect(self.add_folders)
+        self.first_run.open_demo_requested.connect(self.open_demo_library)
+        self.first_run.models.download_requested.connect(self.offer_pack)
+
         self.pages = QStackedWidget()
         self.sidebar = self._make_sidebar()
         self._add_page("Library", "library", self.library)
+        self._add_page("People", "people", self.people)
+        self._add_page("Restore", "restore", self.restore)
+        self._add_page("Jobs", "jobs", self.jobs)
         self.sidebar.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.sidebar.setCurrentRow(0)
 
         divider = QFrame()
         divider.setFrameShape(QFrame.Shape.VLine)
         divider.setFrameShadow(QFrame.Shadow.Sunken)
-        central = QWidget()
-        row = QHBoxLayout(central)
+        self.main_area = QWidget()
+        row = QHBoxLayout(self.main_area)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(0)
         row.addWidget(self.sidebar)
         row.addWidget(divider)
         row.addWidget(self.pages, 1)
-        self.setCentralWidget(central)
+        self.root = QStackedWidget()
+        self.root.addWidget(self.main_area)
+        self.root.addWidget(self.first_run)
+        self.setCentralWidget(self.root)
 
         self.task_status = TaskStatusWidget()
         self.statusBar().addWidget(self.task_status, 1)
+        self.jobs_button = QPushButton()
+        self.jobs_button.setFlat(True)
+        self.jobs_button.setToolTip("Show every background job")
+        self.jobs_button.clicked.connect(lambda: self.show_page("jobs"))
+        self.statusBar().addPermanentWidget(self.jobs_button)
         self.runner.task_started.connect(self.task_status.track)
+        self.runner.task_started.connect(self._on_task_started)
+        self.editor.done.connect(self.task_status.show_message)
+        self.editor.failed.connect(self.show_error)
+        self.editor.changed.connect(self._update_undo)
         self._make_actions()
         self._make_menus()
         self._restore_geometry()
         self.library.refresh()
+        self.people.refresh()
+        self._update_first_run()
+        self._update_jobs_button()
+        self._update_undo()
+        self.fits.refresh_fitted()
 
     # ---- building ---------------------------------------------------------------------
 
@@ -130,39 +203,124 @@ class MainWindow(QMainWindow):
         self.sidebar.addItem(item)
         self.pages.addWidget(page)
 
+    def _action(self, text: str, slot: object, shortcut: QKeySequence | str | None = None,
+                tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        return action
+
     def _make_actions(self) -> None:
-        self.add_folder_action = QAction("&Add Folder…", self)
-        self.add_folder_action.setShortcut(QKeySequence.StandardKey.Open)
-        self.add_folder_action.setStatusTip("Add a folder of photos to the library")
-        self.add_folder_action.triggered.connect(self.choose_folder)
-        self.index_action = QAction("&Index Now", self)
-        self.index_action.setShortcut(QKeySequence.StandardKey.Refresh)
-        self.index_action.setStatusTip("Look for new, changed and removed photos")
-        self.index_action.triggered.connect(lambda: self.start_indexing(rescan=False))
-        self.rescan_action = QAction("&Rescan All Photos", self)
-        self.rescan_action.setStatusTip("Read every photo again, changed or not")
-        self.rescan_action.triggered.connect(lambda: self.start_indexing(rescan=True))
-        self.quit_action = QAction("&Quit", self)
+        std = QKeySequence.StandardKey
+        self.add_folder_action = self._action("&Add Folder…", self.choose_folder,
+                                              QKeySequence(std.Open),
+                                              "Add a folder of photos to the library")
+        self.demo_action = self._action("Open &Demo Library", self.open_demo_library,
+                                        tip="Add the bundled demo photos and index them")
+        self.index_action = self._action("&Index Now", lambda: self.start_indexing(rescan=False),
+                                         QKeySequence(std.Refresh),
+                                         "Look for new, changed and removed photos")
+        self.rescan_action = self._action("&Rescan All Photos",
+                                          lambda: self.start_indexing(rescan=True),
+                                          tip="Read every photo again, changed or not")
+        # Ctrl+, is the settings shortcut on macOS and in many Linux apps; the role moves the
+        # item into the application menu on macOS.
+        self.settings_action = self._action("&Settings…", self.open_settings,
+                                            QKeySequence(std.Preferences)
+                                            if not QKeySequence(std.Preferences).isEmpty()
+                                            else "Ctrl+,")
+        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.quit_action = self._action("&Quit", self.close, "Ctrl+Q")
         # Not every platform defines a standard Quit shortcut; the app promises Ctrl+Q.
-        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        self.quit_action.triggered.connect(self.close)
-        self.about_action = QAction("&About IDFSR Desktop", self)
+
+        self.undo_action = self._action("&Undo", self.editor.undo, QKeySequence(std.Undo))
+        self.rename_action = self._action("&Rename Person", self.rename_person, "F2")
+        self.hide_action = self._action("&Hide Person", self.hide_person, "Ctrl+H")
+
+        self.page_actions = []
+        titles = ("&Library", "&People", "&Restore", "&Jobs")
+        for number, (name, title) in enumerate(zip(PAGES, titles, strict=True), start=1):
+            self.page_actions.append(self._action(title, lambda _=False, n=name: self.show_page(n),
+                                                  f"Ctrl+{number}"))
+        self.unassigned_action = self._action("&Unassigned Faces",
+                                              lambda: self.show_page("unassigned"))
+
+        self.fit_action = self._action("&Fit Identity", self.fit_person, "Ctrl+Shift+F",
+                                       "Learn this person's identity from their photos")
+        self.fit_all_action = self._action("Fit &All", self.people.overview.fit_all,
+                                           tip="Fit everyone not fitted yet")
+        self.cancel_fits_action = self._action("&Cancel Fitting", self.fits.cancel_all)
+        self.recluster_action = self._action("&Regroup People", self.start_recluster,
+                                             tip="Group every face again; your decisions stay")
+
+        self.restore_action = self._action("Restore &Photos…", self.choose_photos_to_restore,
+                                           "Ctrl+Shift+R",
+                                           "Choose old photos to restore their faces")
+        self.models_action = self._action("&Models and Device…", self.show_models)
+        self.about_action = self._action("&About IDFSR Desktop", self.show_about)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
-        self.about_action.triggered.connect(self.show_about)
+        self.fits.changed.connect(lambda _: self._update_fit_actions())
+        self._update_fit_actions()
 
     def _make_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction(self.add_folder_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.index_action)
-        file_menu.addAction(self.rescan_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        help_menu = self.menuBar().addMenu("&Help")
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        for action in (self.add_folder_action, self.demo_action, self.restore_action, None,
+                       self.index_action,
+                       self.rescan_action, None, self.settings_action, None, self.quit_action):
+            file_menu.addSeparator() if action is None else file_menu.addAction(action)
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.aboutToShow.connect(self._update_undo)
+        for action in (self.undo_action, None, self.rename_action, self.hide_action):
+            edit_menu.addSeparator() if action is None else edit_menu.addAction(action)
+        view_menu = bar.addMenu("&View")
+        for action in self.page_actions:
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.unassigned_action)
+        people_menu = bar.addMenu("&People")
+        for action in (self.fit_action, self.fit_all_action, self.cancel_fits_action, None,
+                       self.recluster_action):
+            people_menu.addSeparator() if action is None else people_menu.addAction(action)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.models_action)
         help_menu.addAction(self.about_action)
 
-    # ---- actions ----------------------------------------------------------------------
+    # ---- navigation -------------------------------------------------------------------
+
+    def show_page(self, name: str) -> None:
+        """Show a sidebar page (PAGES), 'unassigned' or 'person' (the largest one)."""
+        if name in PAGES:
+            self.sidebar.setCurrentRow(PAGES.index(name))
+            if name == "people":
+                self.people.show_overview()
+            return
+        self.sidebar.setCurrentRow(PAGES.index("people"))
+        if name == "unassigned":
+            self.people.show_unassigned()
+        elif name == "person":
+            people = self.people.model.people()
+            if people:
+                self.people.show_person(people[0].id)
+        else:
+            raise ValueError(f"unknown page {name!r}")
+
+    def current_page(self) -> str:
+        """The sidebar page shown."""
+        return PAGES[max(0, self.sidebar.currentRow())]
+
+    def _update_first_run(self) -> None:
+        """The welcome page while the library has no folder; the pages once it has one."""
+        first = not list_roots(self.ctx)
+        self.root.setCurrentWidget(self.first_run if first else self.main_area)
+        if first and self.first_run.models.report is None:
+            self.first_run.models.refresh()
+
+    # ---- library actions ----------------------------------------------------------------
 
     def choose_folder(self) -> None:
         """Ask for a folder and add it."""
@@ -172,14 +330,19 @@ class MainWindow(QMainWindow):
 
     def add_folder(self, folder: str) -> bool:
         """Add a folder to the library and index it; False (with a message) if refused."""
-        try:
-            add_root(self.ctx, folder)
-        except IdfsrError as exc:
-            self.show_error("Cannot add this folder", str(exc))
-            return False
-        self.library.refresh()
-        self.start_indexing()
-        return True
+        return self.add_folders([folder])
+
+    def add_folders(self, folders: list[str]) -> bool:
+        """Add folders and index them; False (with a message) if any was refused."""
+        ok = True
+        for folder in folders:
+            try:
+                add_root(self.ctx, folder)
+            except IdfsrError as exc:
+                self.show_error("Cannot add this folder", str(exc))
+                ok = False
+        self._library_changed(index=ok or bool(list_roots(self.ctx)))
+        return ok
 
     def open_demo_library(self) -> None:
         """Add the bundled demo library (once) and index it."""
@@ -190,8 +353,14 @@ class MainWindow(QMainWindow):
         except IdfsrError as exc:
             self.show_error("Cannot open the demo library", str(exc))
             return
+        self._library_changed(index=True)
+
+    def _library_changed(self, *, index: bool) -> None:
         self.library.refresh()
-        self.start_indexing()
+        self._update_first_run()
+        if self.root.currentWidget() is self.main_area and index:
+            self.show_page("library")
+            self.start_indexing()
 
     def start_indexing(self, rescan: bool = False) -> TaskHandle:
         """Index every library folder in the background (the running run, if one is)."""
@@ -206,6 +375,162 @@ class MainWindow(QMainWindow):
         self._set_indexing(True)
         return handle
 
+    def start_recluster(self) -> TaskHandle | None:
+        """Group every face into people again, in the background (user decisions are kept)."""
+        if self.recluster_task is not None and self.recluster_task.running:
+            return self.recluster_task
+        job = functools.partial(recluster, self.ctx, None)
+        handle = self.runner.submit(
+            job, title="Regrouping people",
+            on_finished=lambda report: self.task_status.show_message(recluster_text(report)),
+            on_failed=lambda message: self.show_error("Regrouping people failed", message))
+        handle.ended.connect(self._on_recluster_ended)
+        self.recluster_task = handle
+        self.recluster_action.setEnabled(False)
+        return handle
+
+    def _on_recluster_ended(self) -> None:
+        if self._shut_down:
+            return
+        self.recluster_action.setEnabled(True)
+        self.people.refresh()
+
+    # ---- restoring --------------------------------------------------------------------------
+
+    def restore_photos(self, paths: list[Path]) -> None:
+        """Queue photos on the Restore page and show it."""
+        if paths:
+            self.show_page("restore")
+            self.restore.add_photos(paths)
+
+    def choose_photos_to_restore(self) -> None:
+        """Show the Restore page and ask for photos."""
+        self.show_page("restore")
+        self.restore.choose_photos()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if dropped_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = dropped_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.restore_photos(paths)
+
+    # ---- people actions -------------------------------------------------------------------
+
+    def rename_person(self) -> None:
+        """Rename the open or focused person (in place)."""
+        self.show_page("people") if self.current_page() != "people" else None
+        people = self.people
+        if people.stack.currentWidget() is people.person_page:
+            people.person_page.name_edit.setFocus()
+            people.person_page.name_edit.selectAll()
+        elif people.stack.currentWidget() is people.overview:
+            people.overview.rename_current()
+
+    def hide_person(self) -> None:
+        """Hide the open or focused person (or show them again)."""
+        person_id = self.people.current_person_id()
+        if person_id is None:
+            return
+        row = self.people.model.row_of(person_id)
+        hidden = self.people.model.person(row).hidden if row is not None else False
+        if self.people.person_page.person and self.people.person_page.person.id == person_id:
+            hidden = self.people.person_page.person.hidden
+        self.editor.hide(person_id, not hidden)
+
+    def fit_person(self) -> None:
+        """Fit the open or focused person's identity."""
+        person_id = self.people.current_person_id()
+        if person_id is None:
+            return
+        label = f"#{person_id}"
+        row = self.people.model.row_of(person_id)
+        if row is not None:
+            label = self.people.model.person(row).label
+        self.fits.fit([(person_id, label)])
+
+    def _update_fit_actions(self) -> None:
+        available = self.fits.available
+        tip = self.fits.unavailable_reason
+        for action in (self.fit_action, self.fit_all_action):
+            action.setEnabled(available)
+            action.setToolTip(tip or action.text().replace("&", ""))
+        self.cancel_fits_action.setEnabled(self.fits.is_busy())
+
+    def _update_undo(self) -> None:
+        summary = self.editor.undo_summary()
+        self.undo_action.setEnabled(summary is not None)
+        self.undo_action.setText(f"&Undo {summary}" if summary else "&Undo")
+
+    # ---- dialogs ------------------------------------------------------------------------
+
+    def open_settings(self) -> SettingsDialog:
+        """The settings dialog (window-modal; applies on OK)."""
+        dialog = SettingsDialog(self.ctx, self)
+        dialog.accepted.connect(lambda: self._settings_applied(dialog.change))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        return dialog
+
+    def _settings_applied(self, change: SettingsChange | None) -> None:
+        if change is None:
+            return
+        if change.models_dir_changed:
+            self.fits.refresh_fitted()
+            self.first_run.models.refresh()
+        if change.library_changed:
+            self._library_changed(index=bool(change.added_folders))
+            self.people.refresh()
+        if change.face_backend_changed and not change.added_folders:
+            self.task_status.show_message(
+                "Face backend changed: faces are analysed again with it at the next indexing "
+                "(File ▸ Index Now).")
+
+    def show_models(self) -> QDialog:
+        """Models and device, with the pack download offer."""
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Models and Device")
+        status = ModelStatusWidget(self.ctx, self.runner)
+        status.download_requested.connect(self.offer_pack)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dialog.reject)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(status)
+        layout.addWidget(buttons)
+        em = self.fontMetrics().height()
+        dialog.resize(em * 36, em * 12)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        status.refresh()
+        dialog.open()
+        return dialog
+
+    def offer_pack(self, spec: PackSpec) -> PackLicenceDialog:
+        """Show the pack's licence; download only if the user accepts it."""
+        dialog = PackLicenceDialog(spec, self)
+        dialog.accepted.connect(lambda: self.download_pack(spec))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        return dialog
+
+    def download_pack(self, spec: PackSpec) -> TaskHandle:
+        """Download, verify and install a pack in the background (the user accepted its terms)."""
+        from core.models import download  # the HTTP stack loads only when a download is asked for
+
+        job = functools.partial(download.install_pack, self.ctx.paths.models, spec)
+        return self.runner.submit(job, title=f"Downloading {spec.name}",
+                                  on_finished=self._on_pack_installed,
+                                  on_failed=lambda message: self.show_error(
+                                      f"Could not install {spec.name}", message))
+
+    def _on_pack_installed(self, report: InstallReport) -> None:
+        self.ctx.cache.pop("face_backend", None)
+        self.first_run.models.refresh()
+        self.task_status.show_message(
+            f"Installed {report.pack}: faces are analysed again with it at the next indexing.")
+
     def show_about(self) -> None:
         """The About box."""
         QMessageBox.about(self, "About IDFSR Desktop", ABOUT_TEXT)
@@ -219,9 +544,20 @@ class MainWindow(QMainWindow):
 
     def is_idle(self) -> bool:
         """Whether no background task runs and no thumbnail is loading."""
-        return self.runner.is_idle() and self.library.is_idle()
+        return (self.runner.is_idle() and self.library.is_idle() and self.people.is_idle()
+                and self.restore.is_idle())
 
-    # ---- indexing outcome -------------------------------------------------------------
+    # ---- background work ----------------------------------------------------------------
+
+    def _on_task_started(self, handle: TaskHandle) -> None:
+        handle.ended.connect(self._update_jobs_button)
+        self._update_jobs_button()
+
+    def _update_jobs_button(self) -> None:
+        if self._shut_down:
+            return
+        running = len(self.jobs.model.running())  # the listed jobs, not helper queries
+        self.jobs_button.setText(f"Jobs ({running} running)" if running else "Jobs")
 
     def _on_indexed(self, report: FullIndexReport) -> None:
         self.task_status.show_message(report_text(report))
@@ -234,16 +570,21 @@ class MainWindow(QMainWindow):
             return
         self._set_indexing(False)
         self.library.refresh()  # even a cancelled run committed what it had read
+        self.people.refresh()
 
     def _set_indexing(self, running: bool) -> None:
         self.index_action.setEnabled(not running)
         self.rescan_action.setEnabled(not running)
         self.library.set_indexing(running)
+        self.people.set_indexing(running)
 
     # ---- lifetime ---------------------------------------------------------------------
 
     def _restore_geometry(self) -> None:
         settings = window_settings(self.ctx)
+        page = settings.value(PAGE_KEY)
+        if isinstance(page, str) and page in PAGES:
+            self.show_page(page)
         geometry = settings.value(GEOMETRY_KEY)
         if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
             state = settings.value(STATE_KEY)
@@ -256,10 +597,11 @@ class MainWindow(QMainWindow):
                     min(780, available.height() * 9 // 10))
 
     def save_geometry(self) -> None:
-        """Remember the window's size and place for next time."""
+        """Remember the window's size and place, and the page shown, for next time."""
         settings = window_settings(self.ctx)
         settings.setValue(GEOMETRY_KEY, self.saveGeometry())
         settings.setValue(STATE_KEY, self.saveState())
+        settings.setValue(PAGE_KEY, self.current_page())
         settings.sync()
 
     def shutdown(self) -> None:
@@ -268,8 +610,11 @@ class MainWindow(QMainWindow):
             return
         self._shut_down = True
         self.save_geometry()
+        self.fits.shutdown()
+        self.restorer.shutdown()
         self.runner.shutdown()
         self.library.shutdown()
+        self.people.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()

@@ -50,7 +50,10 @@ class TaskHandle(QObject):
         self.title = title
         self.token = CancelToken()
         self.message = ""  # the outcome in words, once ended
+        self.state = "running"  # then "done", "failed" or "cancelled"
         self.last_progress: Progress | None = None
+        self.started_at = time.monotonic()
+        self.ended_at: float | None = None
         self._running = True
 
     @property
@@ -70,25 +73,32 @@ class TaskHandle(QObject):
 
     @Slot(object)
     def _on_finished(self, result: object) -> None:
-        self._end("done")
+        self._end("done", "done")
         self.finished.emit(result)
         self.ended.emit()
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
-        self._end(message)
+        self._end("failed", message)
         self.failed.emit(message)
         self.ended.emit()
 
     @Slot(str)
     def _on_cancelled(self, message: str) -> None:
-        self._end(message)
+        self._end("cancelled", message)
         self.cancelled.emit()
         self.ended.emit()
 
-    def _end(self, message: str) -> None:
+    @property
+    def seconds(self) -> float:
+        """How long the task ran (so far, while it runs)."""
+        return (self.ended_at or time.monotonic()) - self.started_at
+
+    def _end(self, state: str, message: str) -> None:
         self._running = False
+        self.state = state
         self.message = message
+        self.ended_at = time.monotonic()
 
 
 class _ThrottledProgress:
@@ -157,8 +167,12 @@ class TaskRunner(QObject):
         on_failed: Callable[[str], None] | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         on_cancelled: Callable[[], None] | None = None,
+        listed: bool = True,
     ) -> TaskHandle:
-        """Run `job(progress=…, cancel=…)` in the background; callbacks run in the GUI thread."""
+        """Run `job(progress=…, cancel=…)` in the background; callbacks run in the GUI thread.
+
+        `listed=False` keeps a short helper task (a status check, a query) out of the
+        status bar and the Jobs page; it still counts for `is_idle` and shutdown."""
         if self._closed:
             raise RuntimeError("the task runner has been shut down")
         handle = TaskHandle(title, self)
@@ -177,7 +191,8 @@ class TaskRunner(QObject):
         relay.cancelled.connect(handle._on_cancelled, Qt.ConnectionType.QueuedConnection)
         handle.ended.connect(lambda: self._forget(handle))
         self._active.add(handle)
-        self.task_started.emit(handle)
+        if listed:
+            self.task_started.emit(handle)
         self._pool.start(_TaskRunnable(job, handle.token, relay))
         return handle
 

@@ -1,4 +1,5 @@
-"""Loads photo thumbnails off the GUI thread, newest request first, into a small LRU of pixmaps.
+"""Loads thumbnails (of photos, of faces) off the GUI thread, newest request first, into a
+small LRU of pixmaps.
 
 Rows ask for their thumbnail when they are painted, so after a fast scroll the queue is
 full of rows no longer on screen: workers take the newest request first and the queue
@@ -12,6 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QImage, QImageReader, QPixmap
@@ -23,7 +25,14 @@ log = logging.getLogger(__name__)
 MAX_PENDING = 256
 CACHE_ENTRIES = 800  # ~100 KB each at the grid's size: a bounded, modest footprint
 
-ThumbnailSource = Callable[[PhotoInfo], Path | None]
+# An item (a PhotoInfo, a face id…) → its thumbnail file, or None when it has none.
+ThumbnailSource = Callable[[Any], Path | None]
+ThumbnailKey = Callable[[Any], str | None]
+
+
+def photo_key(photo: PhotoInfo) -> str | None:
+    """The cache key of a photo's thumbnail (None when it can have none)."""
+    return None if photo.status == "error" else photo.content_hash
 
 
 class _Relay(QObject):
@@ -45,20 +54,23 @@ class _DrainQueue(QRunnable):
 
 
 class ThumbnailLoader(QObject):
-    """Gives pixmaps for photos; asks `source` (a core call) for the file off the GUI thread."""
+    """Gives pixmaps for items (photos by default); asks `source` (a core call) for the file off
+    the GUI thread. `key` names an item's thumbnail in the cache."""
 
-    thumbnail_ready = Signal(str)  # the key (content hash) whose pixmap is now cached
+    thumbnail_ready = Signal(str)  # the key whose pixmap is now cached (or is now unavailable)
 
     def __init__(
-        self, source: ThumbnailSource, parent: QObject | None = None, *, threads: int = 2
+        self, source: ThumbnailSource, parent: QObject | None = None, *, threads: int = 2,
+        key: ThumbnailKey = photo_key,
     ) -> None:
         super().__init__(parent)
         self._source = source
+        self.key = key
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(threads)
         self._threads = threads
         self._lock = threading.Lock()
-        self._queue: OrderedDict[str, tuple[PhotoInfo, QSize]] = OrderedDict()
+        self._queue: OrderedDict[str, tuple[Any, QSize]] = OrderedDict()
         self._in_flight: set[str] = set()
         self._workers = 0
         self._stopped = False
@@ -68,12 +80,7 @@ class ThumbnailLoader(QObject):
         self._relay.loaded.connect(self._on_loaded, Qt.ConnectionType.QueuedConnection)
         self._relay.unavailable.connect(self._on_unavailable, Qt.ConnectionType.QueuedConnection)
 
-    @staticmethod
-    def key(photo: PhotoInfo) -> str | None:
-        """The cache key of a photo's thumbnail (None when it can have none)."""
-        return None if photo.status == "error" else photo.content_hash
-
-    def pixmap(self, photo: PhotoInfo, size: QSize) -> QPixmap | None:
+    def pixmap(self, photo: Any, size: QSize) -> QPixmap | None:
         """The cached pixmap, or None after queueing a load (`size` in device pixels)."""
         key = self.key(photo)
         if key is None or key in self._failed:
@@ -85,12 +92,12 @@ class ThumbnailLoader(QObject):
         self._request(key, photo, size)
         return None
 
-    def cached(self, photo: PhotoInfo) -> QPixmap | None:
+    def cached(self, photo: Any) -> QPixmap | None:
         """The cached pixmap, without asking for a load when there is none."""
         key = self.key(photo)
         return None if key is None else self._cache.get(key)
 
-    def is_unavailable(self, photo: PhotoInfo) -> bool:
+    def is_unavailable(self, photo: Any) -> bool:
         """Whether loading this photo's thumbnail was tried and failed."""
         key = self.key(photo)
         return key is None or key in self._failed
@@ -107,7 +114,7 @@ class ThumbnailLoader(QObject):
             self._queue.clear()
         self._pool.waitForDone(timeout_ms)
 
-    def _request(self, key: str, photo: PhotoInfo, size: QSize) -> None:
+    def _request(self, key: str, photo: Any, size: QSize) -> None:
         with self._lock:
             if self._stopped or key in self._in_flight:
                 return
@@ -136,11 +143,11 @@ class ThumbnailLoader(QObject):
             else:
                 self._relay.loaded.emit(key, image)
 
-    def _decode(self, photo: PhotoInfo, size: QSize) -> QImage | None:
+    def _decode(self, photo: Any, size: QSize) -> QImage | None:
         try:
             path = self._source(photo)
         except Exception:  # a cache problem must not take the grid down
-            log.exception("thumbnail for %s failed", photo.path)
+            log.exception("thumbnail for %s failed", getattr(photo, "path", photo))
             return None
         if path is None:
             return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +19,10 @@ from core.faces.align import canonical_alignment
 from core.faces.index import open_index
 from core.faces.scan import face_thumbnail_path
 from core.faces.store import face_embedding, unpack_landmarks
-from core.fsutil import display_path
+from core.fsutil import atomic_write_bytes, display_path
 from core.library.imageio import load_image
+
+_BATCH = 900  # ids per IN (...) query, under SQLite's variable limit
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,24 @@ def get_face(ctx: AppContext, face_id: int) -> FaceInfo:
         return _info(row[0], row[1], row[2])
 
 
+def get_faces(ctx: AppContext, face_ids: list[int]) -> list[FaceInfo]:
+    """Several faces by id in one query, in the order given (unknown ids are left out)."""
+    if not face_ids:
+        return []
+    found: dict[int, FaceInfo] = {}
+    with ctx.db.session() as s:
+        for start in range(0, len(face_ids), _BATCH):
+            part = face_ids[start:start + _BATCH]
+            for face, path, person in s.execute(
+                select(Face, Photo.path, FacePerson.person_id)
+                .join(Photo, Face.photo_id == Photo.id)
+                .outerjoin(FacePerson, FacePerson.face_id == Face.id)
+                .where(Face.id.in_(part))
+            ):
+                found[face.id] = _info(face, path, person)
+    return [found[f] for f in face_ids if f in found]
+
+
 def face_models(ctx: AppContext, face_id: int) -> list[str]:
     """The embedding models that have embedded this face."""
     with ctx.db.session() as s:
@@ -154,6 +175,7 @@ def face_thumbnail(ctx: AppContext, face_id: int) -> Path:
     ) as img:
         rgb = np.asarray(img.convert("RGB"))
     crop = canonical_alignment(face.landmarks, size).crop(rgb)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(crop).save(path, "JPEG", quality=88)
+    buf = io.BytesIO()
+    Image.fromarray(crop).save(buf, "JPEG", quality=88)
+    atomic_write_bytes(path, buf.getvalue(), durable=False)
     return path

@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from core.context import AppContext
 from core.db.models import Face, FacePerson, FaceSource, Person, Photo
 from core.errors import IdfsrError
-from core.faces.service import FaceInfo, get_face
+from core.faces.service import FaceInfo, get_faces
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class PersonInfo:
     last_date: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    photos: int = 0  # distinct photos the faces are in
 
     @property
     def label(self) -> str:
@@ -41,7 +42,8 @@ class PersonInfo:
         def iso(d: datetime | None) -> str | None:
             return d.isoformat() if d else None
         return {"id": self.id, "name": self.name, "hidden": self.hidden, "faces": self.faces,
-                "confirmed": self.confirmed, "cover_face_id": self.cover_face_id,
+                "confirmed": self.confirmed, "photos": self.photos,
+                "cover_face_id": self.cover_face_id,
                 "best_faces": self.best_faces, "first_date": iso(self.first_date),
                 "last_date": iso(self.last_date), "created_at": iso(self.created_at),
                 "updated_at": iso(self.updated_at)}
@@ -64,7 +66,8 @@ def resolve_person(ctx: AppContext, ref: str | int) -> int:
     return ids[0]
 
 
-def _best(s: Session, person_ids: list[int] | None, n: int) -> dict[int, list[int]]:
+def _best(s: Session, person_ids: list[int] | None, n: int,
+          skip: int = 0) -> dict[int, list[int]]:
     rank = func.row_number().over(
         partition_by=FacePerson.person_id,
         order_by=(Face.quality.desc(), Face.size_px.desc(), Face.id),
@@ -77,7 +80,8 @@ def _best(s: Session, person_ids: list[int] | None, n: int) -> dict[int, list[in
     sub = inner.subquery()
     out: dict[int, list[int]] = {}
     for pid, fid in s.execute(select(sub.c.person_id, sub.c.face_id)
-                              .where(sub.c.rank <= n).order_by(sub.c.person_id, sub.c.rank)):
+                              .where(sub.c.rank > skip, sub.c.rank <= skip + n)
+                              .order_by(sub.c.person_id, sub.c.rank)):
         out.setdefault(pid, []).append(fid)
     return out
 
@@ -86,7 +90,8 @@ def _people(s: Session, person_ids: list[int] | None, include_hidden: bool,
             best: int) -> list[PersonInfo]:
     user = case((FacePerson.source != FaceSource.AUTO.value, 1), else_=0)
     stats_q = (select(FacePerson.person_id, func.count(), func.sum(user),
-                      func.min(Photo.captured_at), func.max(Photo.captured_at))
+                      func.min(Photo.captured_at), func.max(Photo.captured_at),
+                      func.count(func.distinct(Face.photo_id)))
                .join(Face, Face.id == FacePerson.face_id)
                .join(Photo, Photo.id == Face.photo_id)
                .where(FacePerson.person_id.is_not(None))
@@ -101,13 +106,14 @@ def _people(s: Session, person_ids: list[int] | None, include_hidden: bool,
     bests = _best(s, person_ids, max(best, 1))
     out = []
     for p in s.scalars(people_q):
-        count, confirmed, first, last = stats.get(p.id, (0, 0, None, None))
+        count, confirmed, first, last, photos = stats.get(p.id, (0, 0, None, None, 0))
         faces = bests.get(p.id, [])
         mine = p.cover_face_id is not None and s.scalar(
             select(FacePerson.person_id).where(FacePerson.face_id == p.cover_face_id)) == p.id
         cover = p.cover_face_id if mine else (faces[0] if faces else None)
         out.append(PersonInfo(p.id, p.name, p.hidden, int(count), int(confirmed or 0), cover,
-                              faces[:best], first, last, p.created_at, p.updated_at))
+                              faces[:best], first, last, p.created_at, p.updated_at,
+                              photos=int(photos)))
     out.sort(key=lambda i: (-i.faces, i.id))
     return out
 
@@ -128,13 +134,37 @@ def get_person(ctx: AppContext, person_id: int, *, best: int = 8) -> PersonInfo:
     return found[0]
 
 
-def person_faces(ctx: AppContext, person_id: int, *, limit: int | None = None) -> list[FaceInfo]:
-    """A person's faces, best quality first."""
+def person_faces(ctx: AppContext, person_id: int, *, limit: int | None = None,
+                 offset: int = 0) -> list[FaceInfo]:
+    """A person's faces, best quality first (from `offset`, at most `limit`)."""
     with ctx.db.session() as s:
-        ids = _best(s, [person_id], limit or 1_000_000_000).get(person_id, [])
-    return [get_face(ctx, f) for f in ids]
+        ids = _best(s, [person_id], limit or 1_000_000_000, offset).get(person_id, [])
+    return get_faces(ctx, ids)
 
 
 def best_faces(ctx: AppContext, person_id: int, n: int = 16) -> list[FaceInfo]:
     """A person's n best faces by quality: the photos identity fitting learns from."""
     return person_faces(ctx, person_id, limit=n)
+
+
+def _unassigned(query: Select[Any]) -> Select[Any]:
+    return (query.outerjoin(FacePerson, FacePerson.face_id == Face.id)
+            .where(FacePerson.person_id.is_(None)))
+
+
+def unassigned_faces(ctx: AppContext, *, offset: int = 0,
+                     limit: int | None = None) -> list[FaceInfo]:
+    """Faces that belong to nobody (not yet placed, or set aside by the user), best first."""
+    query = _unassigned(select(Face.id)).order_by(Face.quality.desc(), Face.size_px.desc(),
+                                                  Face.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    with ctx.db.session() as s:
+        ids = list(s.scalars(query))
+    return get_faces(ctx, ids)
+
+
+def unassigned_count(ctx: AppContext) -> int:
+    """How many faces belong to nobody."""
+    with ctx.db.session() as s:
+        return int(s.scalar(_unassigned(select(func.count(Face.id)))) or 0)

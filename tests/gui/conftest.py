@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from pytestqt.qtbot import QtBot
+from squares_backend import SquaresBackend, squares_photo
 
 from core.context import AppContext
 from idfsr_desktop.main_window import MainWindow
@@ -72,3 +73,37 @@ def window(qtbot: QtBot, app: AppContext) -> Iterator[MainWindow]:
     qtbot.waitExposed(win)
     yield win
     win.close()
+
+
+# ---- a small library of "faces" the squares backend recognises by colour ----------------------
+
+RED, GREEN, BLUE = (220, 40, 40), (40, 220, 40), (60, 60, 230)
+SQUARE_PEOPLE = {"red": RED, "green": GREEN, "blue": BLUE}
+
+
+@pytest.fixture
+def squares_library(tmp_path: Path) -> Path:
+    """Three "people" (red 5 faces, green 5, blue 4) in 13 photos, one of them a group."""
+    folder = tmp_path / "squares"
+    for i in range(4):
+        for name, colour in SQUARE_PEOPLE.items():
+            squares_photo(folder / f"{name}_{i}.jpg", [(20 + 5 * i, 20 + 3 * i, 72, colour)])
+    squares_photo(folder / "group.jpg", [(10, 10, 72, RED), (150, 40, 72, GREEN)])
+    return folder
+
+
+@pytest.fixture
+def people_window(qtbot: QtBot, window: MainWindow, app: AppContext,
+                  squares_library: Path) -> MainWindow:
+    """The window over the squares library, indexed (three people, no names yet)."""
+    app.cache["face_backend"] = SquaresBackend()
+    window.add_folder(str(squares_library))
+    wait_until_indexed(qtbot, window)
+    qtbot.waitUntil(window.is_idle, timeout=20_000)
+    return window
+
+
+def wait_until_indexed(qtbot: QtBot, window: MainWindow, timeout: int = 60_000) -> None:
+    """Until the window's indexing run has ended."""
+    qtbot.waitUntil(lambda: window.index_task is not None and not window.index_task.running,
+                    timeout=timeout)

@@ -16,7 +16,19 @@ from idfsr_desktop.app import main, parse_args
 def test_parse_args_leaves_qt_options_to_qt() -> None:
     args, rest = parse_args(["--home", "/x", "--demo", "-platform", "offscreen"])
     assert args.home == "/x" and args.demo and args.screenshot is None
+    assert args.page is None and args.theme == "system"
     assert rest == ["-platform", "offscreen"]
+    args, _ = parse_args(["--page", "person", "--theme", "dark"])
+    assert (args.page, args.theme) == ("person", "dark")
+
+
+def test_screenshot_of_a_page_after_the_window_settles(qtbot: QtBot, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    shot = tmp_path / "jobs.png"
+    assert main(["--home", str(home), "--page", "jobs", "--screenshot", str(shot)]) == 0
+    assert not QImage(str(shot)).isNull()
+    # The page shown is remembered like any other choice of the user's.
+    assert "page=jobs" in (home / "config" / "desktop.ini").read_text()
 
 
 def test_demo_run_indexes_the_demo_and_saves_a_screenshot(qtbot: QtBot, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The main window: empty state, menus and remembered geometry."""
+"""The main window: first run, pages, menus and shortcuts, remembered geometry and page."""
 
 from __future__ import annotations
 
@@ -9,36 +9,73 @@ from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
 from core.context import AppContext
+from core.library.service import add_root
 from idfsr_desktop.main_window import SETTINGS_FILE, MainWindow
 
 
-def test_empty_home_shows_the_empty_state(window: MainWindow) -> None:
-    library = window.library
+def test_empty_home_shows_the_first_run_page(window: MainWindow) -> None:
+    assert window.root.currentWidget() is window.first_run
+    assert not window.sidebar.isVisible()
+    first = window.first_run
+    assert first.demo_button.isVisible() and first.add_button.isVisible()
+    assert not first.start_button.isEnabled()  # no folder chosen yet
+
+
+def test_library_empty_state_when_its_folders_hold_nothing(
+    qtbot: QtBot, app: AppContext, tmp_path: Path
+) -> None:
+    (tmp_path / "empty").mkdir()
+    add_root(app, tmp_path / "empty")
+    win = MainWindow(app)
+    qtbot.addWidget(win)
+    win.show()
+    assert win.root.currentWidget() is win.main_area
+    library = win.library
     assert library.pages.currentWidget() is library.empty_state
-    assert library.empty_state.title.text() == "Your library is empty"
-    assert library.empty_state.primary.isVisible()
-    assert library.empty_state.primary.text() == "Add a folder…"
-    assert library.empty_state.secondary.isVisible()
-    assert library.empty_state.secondary.text() == "Open the demo library"
-    assert not library.header.isVisible()
-    assert library.model.rowCount() == 0
+    assert library.empty_state.title.text() == "No photos found"
+    win.close()
 
 
-def test_sidebar_has_only_the_library_page(window: MainWindow) -> None:
-    assert [window.sidebar.item(i).text() for i in range(window.sidebar.count())] == ["Library"]
-    assert window.pages.currentWidget() is window.library
+def test_sidebar_pages_and_view_shortcuts(qtbot: QtBot, app: AppContext, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    add_root(app, tmp_path / "empty")
+    win = MainWindow(app)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    assert [win.sidebar.item(i).text() for i in range(win.sidebar.count())] == \
+        ["Library", "People", "Restore", "Jobs"]
+    assert win.pages.currentWidget() is win.library
+    pages = (win.library, win.people, win.restore, win.jobs)
+    for action, page in zip(win.page_actions, pages, strict=True):
+        action.trigger()
+        assert win.pages.currentWidget() is page
+    assert [a.shortcut() for a in win.page_actions] == \
+        [QKeySequence(f"Ctrl+{n}") for n in (1, 2, 3, 4)]
+    win.show_page("people")
+    win.close()
+
+    again = MainWindow(app)  # the page shown last is shown again
+    qtbot.addWidget(again)
+    assert again.current_page() == "people"
+    again.close()
 
 
-def test_file_menu_actions_and_shortcuts(window: MainWindow) -> None:
+def test_menus_actions_and_shortcuts(window: MainWindow) -> None:
     menus = {a.text().replace("&", ""): a.menu() for a in window.menuBar().actions()}
-    assert list(menus) == ["File", "Help"]
+    assert list(menus) == ["File", "Edit", "View", "People", "Help"]
     file_menu = menus["File"]
     assert isinstance(file_menu, QMenu)
     file_actions = [a.text().replace("&", "") for a in file_menu.actions() if a.text()]
-    assert file_actions == ["Add Folder…", "Index Now", "Rescan All Photos", "Quit"]
+    assert file_actions == ["Add Folder…", "Open Demo Library", "Restore Photos…", "Index Now",
+                            "Rescan All Photos", "Settings…", "Quit"]
     assert window.add_folder_action.shortcut() == QKeySequence("Ctrl+O")
     assert window.quit_action.shortcut() == QKeySequence("Ctrl+Q")
+    assert window.undo_action.shortcut() == QKeySequence("Ctrl+Z")
+    assert window.rename_action.shortcut() == QKeySequence("F2")
+    assert not window.settings_action.shortcut().isEmpty()
     assert window.index_action.isEnabled()
+    assert not window.undo_action.isEnabled()  # nothing to undo on a new library
 
 
 def test_geometry_persists_across_windows_on_the_same_home(

@@ -1,0 +1,293 @@
+"""Restoring photos from the GUI: the queue, each photo's faces and the user's choices, runs and
+exports through the shared task runner. `core.restore` is the engine; this only holds state.
+
+A photo joins the queue, its faces are found and matched (`find_faces`, one photo at a time,
+no model loaded), the user may change who each face is, then a run restores the chosen
+photos into a working folder (`restore_photos` with the choices for each photo's path).
+Nothing lands in the output folder until the user exports a result (`export_output`, which
+never replaces a file); originals are only ever read.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtGui import QImage, QImageReader
+
+from core.context import AppContext
+from core.jobs import CancelToken, Progress, ProgressCallback
+from core.restore.options import NOBODY, PersonChoice, RestoreOptions
+from core.restore.outputs import export_output
+from core.restore.pipeline import collect_inputs, find_faces, restore_photos
+from core.restore.report import FaceResult, PhotoResult, RestoreReport
+from idfsr_desktop.task_runner import TaskHandle, TaskRunner
+
+WORK_FOLDER = "restore-work"  # under the cache: results wait here until exported
+MAX_VIEW_SIDE = 4096  # photos are shown at most this large (old scans are far smaller)
+
+
+def read_image(path: Path | str, max_side: int = MAX_VIEW_SIDE) -> QImage:
+    """A photo upright (EXIF orientation applied, as the engine sees it), at most `max_side`
+    across; a null image when unreadable. Safe off the GUI thread (QImage, not QPixmap)."""
+    reader = QImageReader(str(path))
+    reader.setAutoTransform(True)
+    size = reader.size()
+    if size.isValid() and max(size.width(), size.height()) > max_side:
+        reader.setScaledSize(size.scaled(QSize(max_side, max_side),
+                                         Qt.AspectRatioMode.KeepAspectRatio))
+    return reader.read()
+
+
+@dataclass
+class QueuedPhoto:
+    """One photo of the queue: its faces, the user's choices, the result once restored."""
+
+    path: Path
+    status: str = "waiting"  # waiting | finding | ready | no_faces | error | restoring |
+    # restored | unchanged | cancelled
+    message: str = ""
+    found: PhotoResult | None = None  # faces and matches, before restoring
+    before: QImage | None = None
+    choices: dict[int, int | None] = field(default_factory=dict)  # face -> person (None: no one)
+    result: PhotoResult | None = None
+    after: QImage | None = None
+    crops: dict[int, tuple[QImage, QImage]] = field(default_factory=dict)  # face -> (LR, result)
+    exported: list[Path] = field(default_factory=list)
+
+    @property
+    def faces(self) -> list[FaceResult]:
+        """The faces as last seen: restored ones once there is a result."""
+        source = self.result if self.result is not None and self.result.faces else self.found
+        return source.faces if source is not None else []
+
+    @property
+    def restorable(self) -> bool:
+        """Whether a run can restore it now."""
+        return self.status in ("ready", "restored", "unchanged", "cancelled", "error") \
+            and self.found is not None and bool(self.found.faces)
+
+    def person_choices(self) -> tuple[PersonChoice, ...]:
+        """The user's choices as the engine takes them, limited to this photo's path."""
+        return tuple(PersonChoice(face, NOBODY if pid is None else str(pid), str(self.path))
+                     for face, pid in sorted(self.choices.items()))
+
+
+def _find_job(ctx: AppContext, path: Path, *, progress: ProgressCallback,
+              cancel: CancelToken) -> tuple[PhotoResult, QImage]:
+    found = find_faces(ctx, path, progress=progress, cancel=cancel)
+    return found, read_image(path)
+
+
+def _restore_job(ctx: AppContext, paths: list[Path], out_dir: Path, options: RestoreOptions, *,
+                 progress: ProgressCallback, cancel: CancelToken
+                 ) -> tuple[RestoreReport, dict[str, Any]]:
+    report = restore_photos(ctx, paths, out_dir, options, progress=progress, cancel=cancel)
+    images: dict[str, Any] = {}
+    for photo in report.photos:
+        if photo.output is None:
+            continue
+        crops = {}
+        for face in photo.faces:
+            if "lr" in face.crops and "result" in face.crops:
+                crops[face.number] = (read_image(face.crops["lr"]),
+                                      read_image(face.crops["result"]))
+        images[photo.source] = (read_image(photo.output), crops)
+    return report, images
+
+
+class RestoreController(QObject):
+    """The queue of photos to restore and the background work on them."""
+
+    changed = Signal(object)  # a QueuedPhoto whose state changed; None: the queue itself
+    running_changed = Signal(bool)
+    progress = Signal(object)  # Progress of the running restore
+    failed = Signal(str, str)  # title, message
+
+    def __init__(self, ctx: AppContext, runner: TaskRunner, parent: QObject | None = None
+                 ) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self._runner = runner
+        self.photos: list[QueuedPhoto] = []
+        self.task: TaskHandle | None = None  # the running restore
+        self._finding: QueuedPhoto | None = None
+        self._closed = False
+
+    # ---- the queue ------------------------------------------------------------------------
+
+    def add(self, paths: list[Path]) -> list[QueuedPhoto]:
+        """Queue the photos named or found under `paths` (once each); the ones added."""
+        files, _ = collect_inputs(paths)
+        known = {p.path for p in self.photos}
+        added = [QueuedPhoto(f) for f in files if f not in known]
+        if not added:
+            return []
+        self.photos.extend(added)
+        self.changed.emit(None)
+        self._find_next()
+        return added
+
+    def remove(self, photo: QueuedPhoto) -> None:
+        """Take a photo off the queue (its files stay; a running restore still finishes it)."""
+        if photo in self.photos:
+            self.photos.remove(photo)
+            self.changed.emit(None)
+
+    def set_choice(self, photo: QueuedPhoto, face: int, person_id: int | None) -> None:
+        """The user says face `face` is this person (None: no one, the generic path)."""
+        photo.choices[face] = person_id
+        self.changed.emit(photo)
+
+    def clear_choice(self, photo: QueuedPhoto, face: int) -> None:
+        """Back to the automatic match."""
+        if photo.choices.pop(face, "unset") != "unset":
+            self.changed.emit(photo)
+
+    def is_idle(self) -> bool:
+        """Whether no face search or restore runs."""
+        return self._finding is None and not self.is_running()
+
+    def is_running(self) -> bool:
+        """Whether a restore runs."""
+        return self.task is not None and self.task.running
+
+    def output_folder(self) -> Path:
+        """Where exports go: the settings' output folder, else the app's."""
+        return Path(self._ctx.settings.output_dir or self._ctx.paths.outputs)
+
+    def work_folder(self) -> Path:
+        """Where runs write their results before any export."""
+        return self._ctx.paths.cache / WORK_FOLDER
+
+    # ---- finding faces --------------------------------------------------------------------
+
+    def _find_next(self) -> None:
+        if self._finding is not None or self._closed:
+            return
+        photo = next((p for p in self.photos if p.status == "waiting"), None)
+        if photo is None:
+            return
+        self._finding = photo
+        photo.status = "finding"
+        self.changed.emit(photo)
+        self._runner.submit(functools.partial(_find_job, self._ctx, photo.path),
+                            title=f"Finding faces in {photo.path.name}", listed=False,
+                            on_finished=functools.partial(self._on_found, photo),
+                            on_failed=functools.partial(self._on_find_failed, photo),
+                            on_cancelled=functools.partial(self._on_find_failed, photo,
+                                                           "stopped"))
+
+    def _on_found(self, photo: QueuedPhoto, result: tuple[PhotoResult, QImage]) -> None:
+        photo.found, photo.before = result
+        if photo.found.faces:
+            photo.status, photo.message = "ready", ""
+        else:
+            photo.status, photo.message = "no_faces", "No faces found: nothing to restore."
+        self._found_one(photo)
+
+    def _on_find_failed(self, photo: QueuedPhoto, message: str) -> None:
+        photo.status, photo.message = "error", message
+        if photo.before is None:
+            photo.before = read_image(photo.path, 1024)  # small: only to show what failed
+        self._found_one(photo)
+
+    def _found_one(self, photo: QueuedPhoto) -> None:
+        self._finding = None
+        if self._closed:
+            return
+        self.changed.emit(photo)
+        self._find_next()
+
+    # ---- restoring ------------------------------------------------------------------------
+
+    def run(self, photos: list[QueuedPhoto], options: RestoreOptions) -> TaskHandle | None:
+        """Restore these photos (with their choices) in one background task; None if nothing
+        can run (a run is under way, or none of them is ready)."""
+        ready = [p for p in photos if p.restorable]
+        if self.is_running() or not ready or self._closed:
+            return None
+        choices = tuple(c for p in ready for c in p.person_choices())
+        options = replace(options, persons=choices, save_crops=True)
+        options.check()
+        for photo in ready:
+            photo.status, photo.message = "restoring", ""
+            self.changed.emit(photo)
+        title = (f"Restoring {ready[0].path.name}" if len(ready) == 1
+                 else f"Restoring {len(ready)} photos")
+        job = functools.partial(_restore_job, self._ctx, [p.path for p in ready],
+                                self.work_folder(), options)
+        handle = self._runner.submit(
+            job, title=title, on_progress=self.progress.emit,
+            on_finished=functools.partial(self._on_restored, ready),
+            on_failed=functools.partial(self._on_restore_failed, ready),
+            on_cancelled=functools.partial(self._on_restore_failed, ready, ""))
+        handle.ended.connect(lambda: self.running_changed.emit(False))
+        self.task = handle
+        self.running_changed.emit(True)
+        return handle
+
+    def cancel(self) -> None:
+        """Stop the running restore (photos already written stay written)."""
+        if self.task is not None:
+            self.task.cancel()
+
+    def _on_restored(self, photos: list[QueuedPhoto],
+                     result: tuple[RestoreReport, dict[str, Any]]) -> None:
+        report, images = result
+        by_source = {Path(p.source): p for p in report.photos}
+        for photo in photos:
+            done = by_source.get(photo.path)
+            if done is None:  # never reached: the run was stopped before it
+                photo.status, photo.message = "cancelled", "Stopped before this photo."
+            elif done.status in ("cancelled", "error"):  # an earlier result stays shown
+                photo.status, photo.message = done.status, done.message
+            else:
+                photo.result = done
+                photo.status = done.status if done.status != "no_faces" else "unchanged"
+                photo.message = done.message
+                photo.after, photo.crops = images.get(done.source, (None, {}))
+            self.changed.emit(photo)
+
+    def _on_restore_failed(self, photos: list[QueuedPhoto], message: str) -> None:
+        for photo in photos:
+            if photo.status == "restoring":
+                photo.status = "error" if message else "cancelled"
+                photo.message = message or "The restore was cancelled."
+                self.changed.emit(photo)
+        if message:
+            self.failed.emit("Restoring failed", message)
+
+    # ---- exporting ------------------------------------------------------------------------
+
+    def export(self, photo: QueuedPhoto) -> TaskHandle | None:
+        """Copy the photo's result and notes into the output folder (never replacing a file)."""
+        if photo.result is None or photo.result.output is None:
+            return None
+        job = functools.partial(_export_job, Path(photo.result.output), self.output_folder())
+        return self._runner.submit(
+            job, title=f"Exporting {photo.path.name}",
+            on_finished=functools.partial(self._on_exported, photo),
+            on_failed=lambda message: self.failed.emit("Export failed", message))
+
+    def _on_exported(self, photo: QueuedPhoto, target: Path) -> None:
+        photo.exported.append(target)
+        self.changed.emit(photo)
+
+    def shutdown(self) -> None:
+        """Start nothing new (the runner cancels what runs)."""
+        self._closed = True
+
+
+def _export_job(image: Path, out_dir: Path, *, progress: ProgressCallback,
+                cancel: CancelToken) -> Path:
+    progress(Progress("export", 0, 1, f"copying {image.name}"))
+    try:
+        return export_output(image, out_dir)
+    except OSError as exc:
+        from core.errors import IdfsrError
+
+        raise IdfsrError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc

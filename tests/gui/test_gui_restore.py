@@ -1,0 +1,203 @@
+"""The Restore page with the real engine: the demo library as the people, a tiny seeded model,
+an old photo whose faces are 12-20 px. Drop it, see its faces and who they are, change one,
+restore, compare before/after, cancel a run, export; the files on disk are checked and the
+original must be byte-identical."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+from restore_support import tiny_restoration_model
+
+from core.context import AppContext
+from core.demo import run_demo
+from core.idfsr.checkpoint import DEFAULT_MODEL
+from core.people.service import resolve_person
+from core.restore.options import RestoreOptions
+from idfsr_desktop.main_window import MainWindow
+from idfsr_desktop.restore_faces_widget import NO_ONE
+
+GROUPS = Path(__file__).resolve().parents[1] / "fixtures" / "faces" / "groups"
+FAST = RestoreOptions(steps=1, candidates=2, fit_steps=1, scale=2.0)
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo library indexed and named, with a tiny restoration model as the default."""
+    home = tmp_path_factory.mktemp("restore-demo")
+    with AppContext.open(home) as ctx:
+        run_demo(ctx, restore=False)
+        tiny_restoration_model(ctx.paths.models / "idfsr" / DEFAULT_MODEL)
+    return home
+
+
+@pytest.fixture
+def demo_app(demo_home: Path, tmp_path: Path) -> Iterator[AppContext]:
+    home = tmp_path / "home"
+    shutil.copytree(demo_home, home)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # the machine is shared; the model is tiny
+    ctx = AppContext.open(home)
+    yield ctx
+    ctx.close()
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def old_photo(tmp_path: Path) -> Path:
+    """Obama and Biden, shrunk ten times and grey: an old print scanned small."""
+    img = Image.open(GROUPS / "two_people.jpg").convert("RGB")
+    path = tmp_path / "old photos" / "grey.png"
+    path.parent.mkdir()
+    img.resize((round(img.width / 10), round(img.height / 10)), Image.Resampling.LANCZOS).convert(
+        "L").save(path)
+    return path
+
+
+def drop(widget: QWidget, paths: list[Path]) -> bool:
+    """Drag files from the file manager over `widget` and drop them if it accepts them."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    centre = QPoint(widget.width() // 2, widget.height() // 2)
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(centre, *args)
+    QApplication.sendEvent(widget, enter)
+    if not enter.isAccepted():
+        return False
+    QApplication.sendEvent(widget, QDropEvent(QPointF(centre), *args))
+    return True
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def window(qtbot: QtBot, demo_app: AppContext) -> Iterator[MainWindow]:
+    win = MainWindow(demo_app)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+
+
+def test_drop_change_person_restore_compare_export(qtbot: QtBot, window: MainWindow,
+                                                   demo_app: AppContext, old_photo: Path,
+                                                   tmp_path: Path) -> None:
+    original = sha(old_photo)
+    page = window.restore
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a photo")
+    window.show_page("restore")
+    assert page.centre.currentWidget() is page.empty_state
+    assert not drop(page, [notes])  # no photo: the drag is refused
+    assert drop(page, [old_photo, notes])  # the text file is ignored
+    assert [p.path.name for p in window.restorer.photos] == ["grey.png"]
+    window.show_page("library")
+    assert drop(window, [old_photo])  # on the window: the Restore page opens; queued once
+    assert window.current_page() == "restore" and len(window.restorer.photos) == 1
+
+    # The faces are found and matched in the background.
+    faces = page.faces
+    qtbot.waitUntil(lambda: faces.rowCount() == 2, timeout=60_000)
+    photo = page.current
+    assert photo is not None and photo.status == "ready"
+    assert page.centre.currentIndex() == 1 and not page.view.has_result()
+    assert len(page.view.marks) == 2
+    biden = faces.picker(1)
+    assert biden.currentText() == "Joe Biden"
+    assert "sure" in faces.item(1, 2).text() and "weak" in faces.item(1, 2).text()
+    assert "Joe Biden" in page.view.marks[1].label and page.view.marks[1].weak
+
+    # Face 1 is Obama, says the user; face 2 back and forth ends on Biden.
+    obama = resolve_person(demo_app, "Barack Obama")
+    picker = faces.picker(0)
+    picker.setCurrentIndex(picker.findData(obama))
+    picker.activated.emit(picker.currentIndex())
+    assert photo.choices == {1: obama}
+    assert faces.item(0, 2).text().startswith("your choice")
+    assert page.view.marks[0].label == "Barack Obama"
+    biden.setCurrentIndex(biden.findData(NO_ONE))
+    biden.activated.emit(biden.currentIndex())
+    assert photo.choices[2] is None and page.view.marks[1].label == "no one"
+    biden.setCurrentIndex(biden.findText("Joe Biden"))
+    biden.activated.emit(biden.currentIndex())
+
+    # Restore: a task of the shared runner, listed on the Jobs page.
+    page.options.set_options(FAST)
+    assert page.run_button.isEnabled()
+    qtbot.mouseClick(page.run_button, Qt.MouseButton.LeftButton)
+    assert window.restorer.is_running() and not page.run_button.isEnabled()
+    qtbot.waitUntil(lambda: photo.status == "restored", timeout=120_000)
+    assert window.jobs.model.handle(0).title == "Restoring grey.png"
+    assert window.jobs.model.handle(0).state == "done"
+    result = photo.result
+    assert result is not None and result.output is not None
+    work = Path(result.output)
+    assert work.parent == window.restorer.work_folder()
+    assert [f.match.source for f in result.faces] == ["user", "user"]
+    assert [f.match.name for f in result.faces] == ["Barack Obama", "Joe Biden"]
+    assert all(f.status == "restored" and f.path == "personal" for f in result.faces)
+    assert page.status_label.text().startswith("Restored 2 faces (2 as known people)")
+
+    # Before/after: the result is twice the size; the divider follows the mouse.
+    view = page.view
+    assert view.has_result() and view.after.width() == 2 * view.before.width()
+    assert faces.cellWidget(0, 3).pixmap() is not None  # the face before and after
+    assert len(faces.item(0, 2).toolTip().split("Sampled: ")[1].split(";")) == 2
+    rect = view.visible_photo_rect()
+    y = round(rect.center().y())
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=QPoint(round(rect.left() + 4), y))
+    qtbot.mouseMove(view, QPoint(round(rect.left() + rect.width() * 0.25), y))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton,
+                       pos=QPoint(round(rect.left() + rect.width() * 0.25), y))
+    assert abs(view.divider - 0.25) < 0.05
+    faces.selectRow(1)  # zoom on face 2
+    assert view.zoom > 1.5 and view.selected_face == 2
+    view.reset_view()
+    assert view.zoom == 1
+
+    # Export: copied into the output folder, never over a file; the original untouched.
+    out = window.restorer.output_folder()
+    assert not out.exists() or not any(out.iterdir())
+    qtbot.mouseClick(page.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(photo.exported) == 1, timeout=30_000)
+    qtbot.mouseClick(page.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(photo.exported) == 2, timeout=30_000)
+    first, second = photo.exported
+    assert (first.parent, first.name, second.name) == (out, "grey-restored.png",
+                                                       "grey-restored-2.png")
+    assert first.read_bytes() == work.read_bytes() == second.read_bytes()
+    note = json.loads((out / "grey-restored.idfsr.json").read_text())
+    assert note["output"] == str(first) and note["source_sha256"] == original
+    assert note["options"]["persons"] == [f"{old_photo}:1={obama}",
+                                          f"{old_photo}:2={resolve_person(demo_app, 'Joe Biden')}"]
+    assert "exported" in page.queue.item(0).text()
+    assert sha(old_photo) == original
+    assert sorted(p.name for p in old_photo.parent.iterdir()) == ["grey.png"]
+
+    # A long run, cancelled: nothing more is written, the photo says so.
+    written = sorted(window.restorer.work_folder().iterdir())
+    page.options.set_options(RestoreOptions(steps=400, candidates=1, fit_steps=1))
+    qtbot.mouseClick(page.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.cancel_button.isVisible() and page.status_label.text()
+                    .startswith("Restoring a face: step"), timeout=30_000)
+    qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.restorer.is_running(), timeout=60_000)
+    assert photo.status == "cancelled" and window.jobs.model.handle(0).state in (
+        "done", "cancelled")
+    assert sorted(window.restorer.work_folder().iterdir()) == written
+    assert sha(old_photo) == original
