@@ -88,10 +88,12 @@ def identity_files(folder: Path, person_id: int, name: str | None,
 
     labels = {str(person_id), f"#{person_id}"} | ({name} if name and name_is_unique else set())
     stems = {person_file_name(label).removesuffix(".safetensors") for label in labels}
+    stems.add(f"person-{int(person_id)}")  # how library fits name them (core.fitting)
+    # `idfsr fit` writes at the top; library fits go one folder down, per base model.
+    paths = [p for p in folder.iterdir() if p.is_file()] + [
+        p for sub in folder.iterdir() if sub.is_dir() for p in sub.iterdir() if p.is_file()]
     found = []
-    for path in sorted(folder.iterdir()):
-        if not path.is_file():
-            continue
+    for path in sorted(paths):
         stem = path.name.split(".")[0]
         if stem in stems and path.name.endswith((".safetensors", ".tmp")):
             found.append(path)

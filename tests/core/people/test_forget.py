@@ -175,3 +175,15 @@ def test_cli_asks_before_forgetting_and_wiping(app: AppContext, library) -> None
     wiped = _idfsr(home, "faces", "wipe", "--yes", "--keep-finding-faces", "--json")
     assert wiped.exit_code == 0, wiped.output
     assert '"faces": 24' in wiped.stdout and '"faces_disabled": false' in wiped.stdout
+
+
+def test_identity_files_of_library_fits_are_found_one_folder_down(tmp_path: Path) -> None:
+    from core.people.forget import identity_files
+
+    per_model = tmp_path / "0123456789abcdef"
+    per_model.mkdir(parents=True)
+    mine = [per_model / "person-7.safetensors", per_model / "person-7.partial.safetensors"]
+    other = [per_model / "person-70.safetensors", per_model / "person-8.safetensors"]
+    for p in mine + other:
+        p.write_bytes(b"not read: matched by name")
+    assert identity_files(tmp_path, 7, None, False) == sorted(mine)
