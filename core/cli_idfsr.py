@@ -77,7 +77,7 @@ def data_prepare(ctx: click.Context, src: Path, dst: Path, size: int, labels: An
     options = PrepareOptions(size=size, labels=labels, min_score=min_score,
                              min_face_ratio=min_face_ratio, min_sharpness=min_sharpness,
                              licence=licence, limit=limit, exclude=exclude, shard=(k, n))
-    bars = ProgressBars(enabled=not as_json)
+    bars = ProgressBars(plain=as_json or None)
     try:
         with cancellable() as token:
             report = prepare_dataset(src, dst, backend, options, progress=bars, cancel=token)
@@ -145,7 +145,7 @@ def train_cmd(data_dir: Path, config_name: str, out_dir: Path, steps: int | None
     acc = make_accelerator(cfg)
     if acc.device.type == "cpu":
         _limit_threads()
-    bars = ProgressBars(enabled=acc.is_main_process and not as_json, unit="step")
+    bars = ProgressBars(enabled=acc.is_main_process, unit="step", plain=as_json or None)
     try:
         with cancellable() as token:
             report = train(cfg, data_dir, out_dir, resume=not fresh, stop_at=stop_at,
@@ -215,7 +215,7 @@ def fit_cmd(ctx: click.Context, person: str, photos: Path | None, crops: Path | 
         if wanted and backend.model_id != wanted:
             raise IdfsrError(f"the model uses {wanted} embeddings, the face backend gives "
                              f"{backend.model_id}; choose the matching --face-backend")
-    bars = ProgressBars(enabled=not as_json, unit="step")
+    bars = ProgressBars(unit="step", plain=as_json or None)
     target = out or app.paths.identities / person_file_name(person)
     try:
         with cancellable() as token:
@@ -285,7 +285,7 @@ def restore_face_cmd(ctx: click.Context, image: Path, out: Path, identity: Path 
     emb = load_identity(identity, loaded.sha256).embedding if identity else None
     options = SampleOptions(steps=steps, sampler=sampler, guidance=guidance, fidelity=fidelity,
                             consistency=consistency, candidates=candidates, seed=seed)
-    bars = ProgressBars(enabled=not as_json, unit="step")
+    bars = ProgressBars(unit="step", plain=as_json or None)
     try:
         with cancellable() as token:
             results = restore_face(loaded, face, emb, options, progress=bars, cancel=token)

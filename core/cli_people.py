@@ -262,7 +262,7 @@ def people_suggest(ctx: click.Context, person: str | None, limit: int, model: st
 def _run_job(ctx: click.Context, job: Callable[..., ClusterReport], model: str | None,
              as_json: bool) -> None:
     app = app_context(ctx)
-    bars = ProgressBars(enabled=not as_json)
+    bars = ProgressBars(plain=as_json or None)
     try:
         with cancellable() as token:
             report = job(app, model, progress=bars, cancel=token)

@@ -125,7 +125,7 @@ def restore_cmd(ctx: click.Context, inputs: tuple[Path, ...], out_dir: Path,
     options.check()
     app = app_context(ctx)
     limit_threads()
-    bars = ProgressBars(enabled=not as_json, unit="step", units=_UNITS)
+    bars = ProgressBars(unit="step", units=_UNITS, plain=as_json or None)
     try:
         with cancellable() as token:
             report = restore_photos(app, list(inputs), out_dir, options, progress=bars,
@@ -171,7 +171,7 @@ def people_fit_cmd(ctx: click.Context, persons: tuple[str, ...], fit_all: bool, 
         done = fit_status(app, loaded.sha256)
         ids = [i for i in ids if i not in done]
     limit_threads()
-    bars = ProgressBars(enabled=not as_json, unit="step", units=_UNITS)
+    bars = ProgressBars(unit="step", units=_UNITS, plain=as_json or None)
     outcomes, failures = [], []
     try:
         with cancellable() as token:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
@@ -78,17 +79,40 @@ class ProgressBars:
     "B" is shown in KiB/MiB.
     """
 
+    PLAIN_EVERY_S = 30.0
+
     def __init__(
-        self, enabled: bool = True, unit: str = "photo", units: dict[str, str] | None = None
+        self, enabled: bool = True, unit: str = "photo", units: dict[str, str] | None = None,
+        *, plain: bool | None = None,
     ) -> None:
         self.enabled = enabled
         self.unit = unit
         self.units = units or {}
         self.stage: str | None = None
         self.bar: tqdm | None = None
+        # Plain lines instead of a redrawn bar: for logs and pipes (stderr not a terminal)
+        # and beside --json, so a long job is never silent and stdout stays pure JSON.
+        self.plain = (not sys.stderr.isatty()) if plain is None else plain
+        self._last_line = 0.0
+
+    def _line(self, p: Progress) -> None:
+        now = time.monotonic()
+        finished = p.total is not None and p.done >= p.total
+        if p.stage == self.stage and not finished and now - self._last_line < self.PLAIN_EVERY_S:
+            return
+        self.stage, self._last_line = p.stage, now
+        if p.stage == "done":
+            return
+        unit = self.units.get(p.stage, self.unit)
+        count = f"{p.done}/{p.total}" if p.total is not None else f"{p.done}"
+        note = f" ({p.message})" if p.message and p.message != p.stage else ""
+        click.echo(f"{p.stage}: {count} {unit}{note}", err=True)
 
     def __call__(self, p: Progress) -> None:
         if not self.enabled:
+            return
+        if self.plain:
+            self._line(p)
             return
         if p.stage != self.stage:
             self.close()
