@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPainterPath, QPalette, QPen, QPixmap
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from PySide6.QtWidgets import QStyle, QStyleOptionViewItem, QWidget
 
 from idfsr_desktop.face_list_model import CoverRole, FaceUnavailableRole, ScoreRole
 from idfsr_desktop.theme import blend
+from idfsr_desktop.thumbnail_cell_delegate import ThumbnailCellDelegate
 
 STAR = "★"
 
@@ -36,19 +37,16 @@ def paint_face_pixmap(painter: QPainter, box: QRect, pixmap: QPixmap | None,
     painter.restore()
 
 
-class FaceItemDelegate(QStyledItemDelegate):
+class FaceItemDelegate(ThumbnailCellDelegate):
     """Square face cells sized from the font; with `captions`, a line under each face."""
+
+    MIN_PADDING = 4
+    PADDING_DIVISOR = 3
 
     def __init__(self, thumb_size: int, parent: QWidget | None = None, *,
                  captions: bool = False) -> None:
-        super().__init__(parent)
-        self.thumb_size = thumb_size  # logical pixels
+        super().__init__(thumb_size, parent)
         self.captions = captions
-
-    @staticmethod
-    def padding(metrics: QFontMetrics) -> int:
-        """Space around the face."""
-        return max(4, metrics.height() // 3)
 
     def cell_size(self, metrics: QFontMetrics) -> QSize:
         """The size of every cell."""
@@ -56,21 +54,9 @@ class FaceItemDelegate(QStyledItemDelegate):
         caption = metrics.height() + pad if self.captions else 0
         return QSize(self.thumb_size + 2 * pad, self.thumb_size + 2 * pad + caption)
 
-    def sizeHint(self, option: QStyleOptionViewItem,
-                 index: QModelIndex | QPersistentModelIndex) -> QSize:
-        return self.cell_size(option.fontMetrics)
-
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        widget = opt.widget
-        style = widget.style() if widget is not None else None
-        painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        if style is not None:
-            style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, opt, painter, widget)
+        opt = self.begin_paint(painter, option, index)
         pad = self.padding(opt.fontMetrics)
         cell = opt.rect
         box = QRect(cell.x() + pad, cell.y() + pad, self.thumb_size, self.thumb_size)

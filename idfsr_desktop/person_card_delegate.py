@@ -15,7 +15,6 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPixm
 from PySide6.QtWidgets import (
     QLineEdit,
     QStyle,
-    QStyledItemDelegate,
     QStyleOptionViewItem,
     QWidget,
 )
@@ -31,31 +30,20 @@ from idfsr_desktop.person_list_model import (
     person_details,
 )
 from idfsr_desktop.theme import error_colour, success_colour
+from idfsr_desktop.thumbnail_cell_delegate import ThumbnailCellDelegate
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 TEXT_LINES = 3  # name, photos, fitting: every card has room for all three
 
 
-class PersonCardDelegate(QStyledItemDelegate):
-    """Fixed-size cards sized from the font, so the grid scales with the UI."""
-
-    def __init__(self, thumb_size: int, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.thumb_size = thumb_size  # logical pixels
-
-    @staticmethod
-    def padding(metrics: QFontMetrics) -> int:
-        """Space around the cover and text."""
-        return max(6, metrics.height() // 2)
+class PersonCardDelegate(ThumbnailCellDelegate):
+    """A person's card: cover face, name, photo count and fitting state."""
 
     def cell_size(self, metrics: QFontMetrics) -> QSize:
         """The size of every card."""
         pad = self.padding(metrics)
         return QSize(self.thumb_size + 2 * pad,
                      self.thumb_size + 2 * pad + TEXT_LINES * metrics.height() + pad // 2)
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
-        return self.cell_size(option.fontMetrics)
 
     def _cover_rect(self, cell: QRect, metrics: QFontMetrics) -> QRect:
         pad = self.padding(metrics)
@@ -67,18 +55,10 @@ class PersonCardDelegate(QStyledItemDelegate):
         return QRect(cell.x() + pad // 2, top, cell.width() - pad, metrics.height())
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
         person = index.data(PersonRole)
         if not isinstance(person, PersonInfo):
             return
-        widget = opt.widget
-        style = widget.style() if widget is not None else None
-        painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        if style is not None:
-            style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, opt, painter, widget)
+        opt = self.begin_paint(painter, option, index)
         metrics = opt.fontMetrics
         cover = self._cover_rect(opt.rect, metrics)
         pixmap = index.data(Qt.ItemDataRole.DecorationRole)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPixmap
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
 
 from idfsr_desktop.photo_list_model import StatusRole, ThumbnailUnavailableRole
+from idfsr_desktop.theme import blend
+from idfsr_desktop.thumbnail_cell_delegate import ThumbnailCellDelegate
 
 # The one place with fixed colours: a status badge must read as a warning on any palette.
 BADGE_COLOURS = {"error": QColor(198, 40, 40), "missing": QColor(230, 145, 0)}
@@ -14,44 +16,17 @@ BADGE_GLYPHS = {"error": "!", "missing": "?"}
 PLACEHOLDER_WORDS = {"error": "Unreadable", "missing": "Missing"}
 
 
-def _blend(a: QColor, b: QColor, t: float) -> QColor:
-    """`a` moved a fraction `t` toward `b` (a tint that works on light and dark palettes)."""
-    return QColor.fromRgbF(a.redF() + (b.redF() - a.redF()) * t,
-                           a.greenF() + (b.greenF() - a.greenF()) * t,
-                           a.blueF() + (b.blueF() - a.blueF()) * t)
-
-
-class PhotoItemDelegate(QStyledItemDelegate):
-    """Fixed-size cells sized from the font, so the grid scales with the UI."""
-
-    def __init__(self, thumb_size: int, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.thumb_size = thumb_size  # logical pixels
-
-    @staticmethod
-    def padding(metrics: QFontMetrics) -> int:
-        """Space around the thumbnail and caption."""
-        return max(6, metrics.height() // 2)
+class PhotoItemDelegate(ThumbnailCellDelegate):
+    """A photo's thumbnail with a status badge and its file name underneath."""
 
     def cell_size(self, metrics: QFontMetrics) -> QSize:
         """The size of every cell (the grid's items are uniform)."""
         pad = self.padding(metrics)
         return QSize(self.thumb_size + 2 * pad, self.thumb_size + metrics.height() + 3 * pad)
 
-    def sizeHint(self, option: QStyleOptionViewItem,
-                 index: QModelIndex | QPersistentModelIndex) -> QSize:
-        return self.cell_size(option.fontMetrics)
-
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        widget = opt.widget
-        style = widget.style() if widget is not None else None
-        painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        if style is not None:  # selection and hover backgrounds, as the platform draws them
-            style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, opt, painter, widget)
+        opt = self.begin_paint(painter, option, index)
         pad = self.padding(opt.fontMetrics)
         cell = opt.rect
         thumb = QRect(cell.x() + pad, cell.y() + pad, self.thumb_size, self.thumb_size)
@@ -82,7 +57,7 @@ class PhotoItemDelegate(QStyledItemDelegate):
         base = palette.color(QPalette.ColorRole.Base)
         text = palette.color(QPalette.ColorRole.Text)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(_blend(base, text, 0.07))
+        painter.setBrush(blend(base, text, 0.07))
         radius = max(4.0, box.width() / 40)
         painter.drawRoundedRect(QRectF(box), radius, radius)
         words = PLACEHOLDER_WORDS.get(status) or ("No preview" if unavailable else "")
