@@ -168,10 +168,12 @@ def one_cycle(run: Run, phase: Any) -> dict[str, Any]:
     return record
 
 
-def calibrate(run: Run, phases: dict[str, Any], quick: bool) -> None:
-    """How long each phase's work takes here, for the kills' timing."""
+def calibrate(run: Run, phases: dict[str, Any]) -> None:
+    """How long each phase's work takes here, for the kills' timing. Also in the quick
+    run: without it a kill is drawn over a default 5 s while indexing its few new photos
+    takes about one, and most index kills land after the process has already ended."""
     index = phases.get("index")
-    if isinstance(index, IndexPhase) and not quick:
+    if isinstance(index, IndexPhase):
         index.prepare(run)
         index.rescan = False
         t0 = time.monotonic()
@@ -202,7 +204,7 @@ def main() -> None:
                               "quick": args.quick}
     try:
         result["library"] = setup(run, args.quick)
-        calibrate(run, phases, args.quick)
+        calibrate(run, phases)
         result["timings_s"] = {k: round(v, 2) for k, v in run.timings.items()}
         cycles = [one_cycle(run, phases[names[i % len(names)]]) for i in range(args.kills)]
     finally:
