@@ -13,6 +13,9 @@ folders; their next `--queries` photos are the "old photos", never in the librar
   by the generic path (null identity, no reference) and the personal path (the person's
   identity fitted on their library photos, reference chosen from them), compared with
   bicubic: cosine of the recognizer's embedding to that of the original photo's face.
+  The recognizer also conditions the model, so it is not an independent witness: the
+  `judge` figures (bench/judge.py, a network the model never saw in training or fitting)
+  compare each restoration with the aligned original, and are the ones to quote.
   `hr` is the aligned original itself at the model's size (the ceiling).
 - seconds per face of each path at the given steps and candidates, and per fit.
 
@@ -38,6 +41,10 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from judge import DEFAULT_PATH as JUDGE_PATH  # noqa: E402
+from judge import Judge  # noqa: E402
 
 from core.context import AppContext  # noqa: E402
 from core.demo import name_demo_people  # noqa: E402
@@ -132,12 +139,16 @@ def matching(ctx: AppContext, backend: FaceBackend, queries: dict[str, list[Path
 
 
 def identity(session: RestoreSession, queries: dict[str, list[Path]],
-             person_of: dict[str, int], scales: list[int], per_person: int
-             ) -> tuple[dict[str, Any], dict[str, list[float]]]:
-    """Identity similarity to the original per degradation scale and path, and timings."""
+             person_of: dict[str, int], scales: list[int], per_person: int,
+             judge: Judge | None = None,
+             ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, list[float]]]:
+    """Identity similarity to the original per degradation scale and path (the product's
+    recognizer, and the independent judge when there is one), and timings."""
     backend, size = session.backend, session.loaded.size
     sims: dict[str, dict[str, list[float]]] = {
         f"x{s}": {"hr": [], "bicubic": [], "generic": [], "personal": []} for s in scales}
+    judged: dict[str, dict[str, list[float]]] = {
+        f"x{s}": {"bicubic": [], "generic": [], "personal": []} for s in scales}
     seconds: dict[str, list[float]] = {"generic": [], "personal": []}
     for i, (name, photos) in enumerate(queries.items()):
         for photo in photos[:per_person]:
@@ -155,15 +166,24 @@ def identity(session: RestoreSession, queries: dict[str, list[Path]],
                 row = sims[f"x{s}"]
                 row["hr"].append(cosine(embed_aligned(backend, [crop])[0], truth))
                 row["bicubic"].append(cosine(embed_aligned(backend, [low.lr_up])[0], truth))
+                outs = {"bicubic": low.lr_up}
                 for path, person in (("generic", None), ("personal", person_of[name])):
                     started = time.perf_counter()
                     done = session.restore_aligned(low.lr_up, low.lr_size, lms, person,
                                                    photo_landmarks=face.landmarks)
                     seconds[path].append(time.perf_counter() - started)
                     row[path].append(cosine(embed_aligned(backend, [done.image])[0], truth))
+                    outs[path] = done.image
+                if judge is not None:
+                    e = judge.embed(np.stack([crop, *outs.values()]))
+                    for j, path in enumerate(outs, start=1):
+                        judged[f"x{s}"][path].append(float(e[0] @ e[j]))
     summary = {k: {p: (round(float(np.mean(v)), 4) if v else None) for p, v in row.items()}
                | {"faces": len(row["hr"])} for k, row in sims.items()}
-    return summary, seconds
+    judge_summary = None if judge is None else {
+        k: {p: (round(float(np.mean(v)), 4) if v else None) for p, v in row.items()}
+        for k, row in judged.items()}
+    return summary, judge_summary, seconds
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -183,6 +203,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--candidates", type=int, default=4)
     parser.add_argument("--fit-steps", type=int, default=300)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--judge", type=Path, default=JUDGE_PATH,
+                        help="Independent judge of identity (bench/judge.py); skipped if absent.")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--work", type=Path, default=None,
                         help="Keep the library and home here (default: a temporary folder).")
@@ -224,8 +246,9 @@ def main(argv: list[str] | None = None) -> None:
             t0 = time.monotonic()
             session.identity(person_of[n])
             fit_seconds.append(time.monotonic() - t0)
-        ident, seconds = identity(session, {n: queries[n] for n in who}, person_of,
-                                  args.scales, args.identity_faces)
+        judge = Judge(args.judge) if args.judge.is_file() else None
+        ident, judged, seconds = identity(session, {n: queries[n] for n in who}, person_of,
+                                          args.scales, args.identity_faces, judge)
         loaded = session.loaded
         report = {
             "model": {"path": str(loaded.path), "sha256": loaded.sha256, "size": loaded.size,
@@ -238,6 +261,7 @@ def main(argv: list[str] | None = None) -> None:
             "matching": match, "matching_threshold": MIN_CONFIDENCE,
             "matching_seconds": round(match_s, 1),
             "identity": ident,
+            "identity_judge": judged, "judge": str(args.judge) if judge is not None else None,
             "seconds_per_face": {p: round(float(np.mean(v)), 3) if v else None
                                  for p, v in seconds.items()},
             "sampling": {"steps": args.steps, "candidates": args.candidates},

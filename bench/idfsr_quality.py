@@ -107,7 +107,8 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     people = sorted(p for p, idx in data.groups.items() if len(idx) >= 3)[: args.people]
     scales = [float(s) for s in args.scales.split(",")]
     opts = SampleOptions(steps=args.steps, guidance=args.guidance, fidelity=args.fidelity,
-                         consistency=args.consistency, candidates=1, seed=args.seed)
+                         consistency=args.consistency, start=args.start, candidates=1,
+                         seed=args.seed)
     scores: dict[float, dict[str, dict[str, list[float]]]] = {
         s: {m: {"id": [], "psnr": [], "ssim": []} for m in METHODS} for s in scales}
     fit_seconds, sample_seconds = [], []
@@ -121,7 +122,9 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         mean = unit(data.embeddings[others].mean(axis=0))
         t0 = time.perf_counter()
         fitted = fit_identity(model, faces, lms, mean,
-                              config=FitConfig(steps=args.fit_steps, seed=args.seed)).embedding
+                              config=FitConfig(steps=args.fit_steps, seed=args.seed,
+                                               **({"learning_rate": args.fit_lr}
+                                                  if args.fit_lr else {}))).embedding
         fit_seconds.append(time.perf_counter() - t0)
         for scale in scales:
             lr = degrade(gt, DegradationParams(scale=scale, seed=args.seed + n))
@@ -160,7 +163,8 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
                       judge.embed(all_faces),
                       [str(data.identity(i)) for i in range(len(data))])},
         "options": {"steps": args.steps, "guidance": args.guidance, "fidelity": args.fidelity,
-                    "consistency": args.consistency, "fit_steps": args.fit_steps,
+                    "consistency": args.consistency, "start": args.start,
+                    "fit_steps": args.fit_steps, "fit_lr": args.fit_lr,
                     "threads": args.threads},
         "scales": {}, "grid_columns": ["LR", *METHODS, "ground truth"], "grids": grids,
         "seconds_per_face_sample": round(float(np.mean(sample_seconds)), 2),
@@ -191,7 +195,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--guidance", type=float, default=2.0)
     ap.add_argument("--fidelity", type=float, default=0.0)
     ap.add_argument("--consistency", type=float, default=0.5)
+    ap.add_argument("--start", type=float, default=SampleOptions.start,
+                    help="1: sample from pure noise; lower: from the LR face noised this far")
     ap.add_argument("--fit-steps", type=int, default=150)
+    ap.add_argument("--fit-lr", type=float, default=None,
+                    help="Fitting learning rate (default: the product's)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--grid-people", type=int, default=6)
     ap.add_argument("--grid-out", default=str(OUT / "idfsr_grid.png"))

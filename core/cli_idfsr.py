@@ -69,7 +69,7 @@ def data_prepare(ctx: click.Context, src: Path, dst: Path, size: int, labels: An
     except ValueError:
         raise click.BadParameter(f"{shard!r}: expected K/N, e.g. 0/2",
                                  param_hint="--shard") from None
-    exclude = frozenset()
+    exclude: frozenset[str] = frozenset()
     if exclude_file is not None:
         lines = exclude_file.read_text(encoding="utf-8").splitlines()
         exclude = frozenset(x.strip() for x in lines if x.strip() and not x.startswith("#"))
@@ -263,6 +263,9 @@ def fit_cmd(ctx: click.Context, person: str, photos: Path | None, crops: Path | 
               help="How much of the LR face to show the network (0..1).")
 @click.option("--consistency", type=float, default=0.5, show_default=True,
               help="LR-consistency strength (0..1).")
+@click.option("--start", type=float, default=0.5, show_default=True,
+              help="Where sampling begins: 1 from pure noise, lower from the LR face noised "
+                   "that far.")
 @click.option("--candidates", type=int, default=4, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", type=click.Choice(["auto", "cuda", "mps", "cpu"]), default=None)
@@ -270,7 +273,8 @@ def fit_cmd(ctx: click.Context, person: str, photos: Path | None, crops: Path | 
 @click.pass_context
 def restore_face_cmd(ctx: click.Context, image: Path, out: Path, identity: Path | None,
                      reference: Path | None, model: str | None, steps: int, sampler: str,
-                     guidance: float, fidelity: float, consistency: float, candidates: int,
+                     guidance: float, fidelity: float, consistency: float, start: float,
+                     candidates: int,
                      seed: int, device: str | None, as_json: bool) -> None:
     """Restore one aligned face IMAGE (a tiny crop on the canonical template)."""
     import numpy as np
@@ -284,7 +288,8 @@ def restore_face_cmd(ctx: click.Context, image: Path, out: Path, identity: Path 
     face = load_aligned_face(image, loaded.size, reference)
     emb = load_identity(identity, loaded.sha256).embedding if identity else None
     options = SampleOptions(steps=steps, sampler=sampler, guidance=guidance, fidelity=fidelity,
-                            consistency=consistency, candidates=candidates, seed=seed)
+                            consistency=consistency, start=start, candidates=candidates,
+                            seed=seed)
     bars = ProgressBars(unit="step", plain=as_json or None)
     try:
         with cancellable() as token:

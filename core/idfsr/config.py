@@ -48,7 +48,10 @@ class DiffusionConfig(_Strict):
     # long enough; v-prediction stays well behaved at both ends of it.
     beta_schedule: Literal["squaredcos_cap_v2", "linear", "scaled_linear"] = "squaredcos_cap_v2"
     prediction_type: Literal["v_prediction", "epsilon"] = "v_prediction"
-    snr_gamma: float | None = 5.0  # min-SNR loss weighting; None: plain MSE
+    # min-SNR loss weighting; None: plain MSE. Off by default: with v-prediction it weights
+    # the loss by snr/(snr+1) below gamma, which starves the high-noise end, exactly where
+    # a restoration network must learn to read its conditions (TRAINING.md, step 1500).
+    snr_gamma: float | None = None
 
 
 class ConditioningConfig(_Strict):

@@ -40,7 +40,7 @@ class FitConfig:
     batch_size: int = 4
     learning_rate: float = 3e-3
     anchor: float = 0.0  # pull toward the initial embedding (0: free)
-    snr_gamma: float | None = 5.0
+    snr_gamma: float | None = None  # as in training: the high-noise end counts
     seed: int = 0
     save_every: int = 25
     degradation: DegradationConfig = field(default_factory=DegradationConfig)

@@ -8,12 +8,17 @@
   image brought down to the LR's true size) are pulled toward the input's by
   `consistency` (0..1); in luma only when the input has no colour. The final
   mismatch ranks the candidates.
+- Start (0..1]: 1 begins from pure noise; lower values begin from the LR face noised to
+  that share of the schedule, so the coarse structure the network would otherwise have
+  to invent from the conditions alone is the input's own (fewer steps run, too).
 Candidate k starts from noise seeded `seed + k`; both samplers are deterministic.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -38,6 +43,7 @@ class SampleOptions:
     guidance: float = 2.0  # identity CFG scale; 1: no guidance
     fidelity: float = 0.0  # 0: facial region hidden from the network; 1: fully shown
     consistency: float = 0.5
+    start: float = 0.5  # 1: from pure noise; lower: from the LR face noised this far
     candidates: int = 4
     seed: int = 0
 
@@ -125,13 +131,20 @@ def denoise(
     guidance: float = 1.0,
     consistency: LrConsistency | None = None,
     consistency_strength: float = 0.0,
+    init: torch.Tensor | None = None,
+    start: float = 1.0,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> torch.Tensor:
-    """Run the sampler from `noise` to clean images (B, 3, S, S) in -1..1."""
+    """Run the sampler from `noise` (or `init` noised to `start`) to clean images in -1..1.
+
+    Returns (B, 3, S, S). With `init` and start < 1 only the last start x steps (rounded
+    up) run, beginning from `init` noised to the first of them.
+    """
     device, dtype = net.device, net.dtype
     scheduler = inference_scheduler(scheduler_config, sampler)
     scheduler.set_timesteps(steps, device=device)
+    timesteps = scheduler.timesteps
     pred_type = net.config.prediction_type
     alphas = scheduler.alphas_cumprod.to(device)
     b = condition.shape[0]
@@ -146,9 +159,18 @@ def denoise(
         id_in = torch.cat([ids, ids]).to(device)
         drop = torch.cat([torch.zeros(b, dtype=torch.bool), torch.ones(b, dtype=torch.bool)])
         drop, cond, guided = drop.to(device), torch.cat([cond, cond]), True
-    x = noise.to(device, torch.float32) * scheduler.init_noise_sigma
-    total = len(scheduler.timesteps)
-    for i, t in enumerate(scheduler.timesteps):
+    if init is not None and start < 1.0:
+        begin = len(timesteps) - max(1, min(len(timesteps), math.ceil(len(timesteps) * start)))
+        timesteps = timesteps[begin:]
+        if hasattr(scheduler, "set_begin_index"):  # multistep solvers count their steps
+            scheduler.set_begin_index(begin)
+        first = cast(torch.IntTensor, timesteps[:1].expand(noise.shape[0]))
+        x = scheduler.add_noise(init.to(device, torch.float32), noise.to(device, torch.float32),
+                                first)
+    else:
+        x = noise.to(device, torch.float32) * scheduler.init_noise_sigma
+    total = len(timesteps)
+    for i, t in enumerate(timesteps):
         if cancel is not None:
             cancel.raise_if_cancelled()
         model_in = scheduler.scale_model_input(x, t)
@@ -197,7 +219,10 @@ def restore_face(
     x0 = denoise(model.net, model.scheduler_config, condition, ids, initial_noise(seeds, size),
                  steps=options.steps, sampler=options.sampler, guidance=options.guidance,
                  consistency=check, consistency_strength=options.consistency,
+                 init=lr.expand(k, -1, -1, -1), start=options.start,
                  progress=progress, cancel=cancel)
+    if check.luma_only:  # a grey or sepia face comes back grey, without colour speckle
+        x0 = (x0 * _LUMA.to(x0)).sum(1, keepdim=True).expand_as(x0)
     errors = check.error(x0).cpu().numpy()
     out = [Candidate(from_unit(x0[i].cpu().numpy()), seeds[i], float(errors[i])) for i in range(k)]
     return sorted(out, key=lambda c: c.consistency_error)

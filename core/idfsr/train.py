@@ -228,6 +228,8 @@ def export_checkpoint(cfg: TrainConfig, data_dir: Path, out_dir: Path,
             "data": {**data.describe(), "folder": str(data_dir)},
             "batch_size": cfg.batch_size, "steps": step, "planned_steps": cfg.steps,
             "partial": step < cfg.steps,
+            **{k: v for k, v in state.get("info", {}).items()
+               if k in ("num_processes", "mixed_precision")},
             "final_loss": float(sum(losses[-50:]) / len(losses[-50:])) if losses else None,
             "exported_from": str(checkpoints[-1]),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds")}

@@ -62,6 +62,7 @@ class RestoreOptions:
     fidelity: float = 0.0  # how much of the LR face the network is shown (0..1)
     identity_strength: float = 2.0  # classifier-free guidance on identity (1: none)
     consistency: float = 0.5  # LR consistency (0..1)
+    start: float = 0.5  # 1: sample from pure noise; lower: from the LR face noised this far
     sampler: str = "ddim"
     model: str | None = None  # name or folder; None: the bundled model
     device: str | None = None  # None: the device setting
@@ -86,6 +87,8 @@ class RestoreOptions:
             raise IdfsrError("--fidelity must be between 0 and 1")
         if not 0.0 <= self.consistency <= 1.0:
             raise IdfsrError("--consistency must be between 0 and 1")
+        if not 0.0 < self.start <= 1.0:
+            raise IdfsrError("--start must be above 0 and at most 1")
         if self.identity_strength < 0:
             raise IdfsrError("--identity-strength must be 0 or more")
         if self.min_confidence is not None and not 0.0 <= self.min_confidence <= 1.0:

@@ -72,7 +72,7 @@ def test_cancel_between_steps(model: LoadedModel, faces: tuple) -> None:
             token.cancel()
 
     with pytest.raises(JobCancelled):
-        restore_face(model, _face(faces), None, SampleOptions(steps=5, candidates=1),
+        restore_face(model, _face(faces), None, SampleOptions(steps=5, candidates=1, start=1.0),
                      progress=progress, cancel=token)
     assert seen == [1, 2]
 
@@ -81,3 +81,29 @@ def test_wrong_size_is_refused(model: LoadedModel) -> None:
     face = FaceInput(np.zeros((16, 16, 3), np.uint8), 4, np.zeros((5, 2)))
     with pytest.raises(ValueError):
         restore_face(model, face, np.ones(ID_DIM, np.float32), FAST)
+
+
+@pytest.mark.parametrize("sampler", ["ddim", "dpm++"])
+def test_start_below_one_begins_from_the_lr_face(model: LoadedModel, faces: tuple,
+                                                 sampler: str) -> None:
+    face = _face(faces)
+    lr = face.lr_up.astype(np.float32)
+    runs = {}
+    for start in (1.0, 0.1):
+        steps: list[int] = []
+        out = restore_face(model, face, None,
+                           SampleOptions(steps=10, candidates=1, sampler=sampler, start=start),
+                           progress=lambda p, s=steps: s.append(p.done))
+        runs[start] = (len(steps), float(np.abs(out[0].image.astype(np.float32) - lr).mean()))
+    assert runs[1.0][0] == 10 and runs[0.1][0] == 1  # only the last tenth of the schedule
+    assert runs[0.1][1] < 0.5 * runs[1.0][1]  # the LR face survives a light noising
+
+
+def test_a_grey_face_comes_back_grey(model: LoadedModel, faces: tuple) -> None:
+    imgs, lms = faces
+    grey = np.repeat(imgs[0].mean(axis=2, keepdims=True), 3, axis=2).astype(np.uint8)
+    lr = degrade(grey, DegradationParams(scale=4.0, seed=0))
+    face = FaceInput(lr.lr_up, lr.lr_size, lms[0], imgs[1], lms[1])  # colour reference
+    out = restore_face(model, face, None, SampleOptions(steps=2, candidates=1))[0].image
+    spread = out.astype(int).max(axis=2) - out.astype(int).min(axis=2)
+    assert spread.max() <= 1  # equal channels up to rounding

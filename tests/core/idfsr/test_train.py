@@ -99,6 +99,8 @@ def test_export_of_a_partial_run_is_its_ema_model(dataset: Path, tmp_path: Path)
     assert folder == run / "model-step-2"
     model = load_model(folder)
     assert model.training["steps"] == 2 and model.training["partial"] is True
+    assert model.training["mixed_precision"] == "no"  # the card says how it was trained
+    assert "mixed precision no" in (folder / "README.md").read_text("utf-8")
     ema = _weights(run, "ema.safetensors")
     state = model.net.state_dict()
     assert all(torch.equal(state[k].to(v.dtype), v) for k, v in ema.items() if k in state)
