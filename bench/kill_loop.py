@@ -1,6 +1,7 @@
 """Crash safety: SIGKILL `idfsr` at random points, restart, check nothing was lost.
 
-    .venv/bin/python bench/kill_loop.py [--kills 50] [--seed 0] [--phases index,recluster,edits]
+    .venv/bin/python bench/kill_loop.py [--kills 50] [--seed 0]
+                                        [--phases index,recluster,edits,fit,restore]
                                         [--quick] [--work DIR] [--keep]
 
 Builds a library (the demo photos, photos generated from them, thousands of synthetic
@@ -11,8 +12,11 @@ at a random moment (mostly while it works, sometimes while it starts), and check
 before the kill still there (the edits phase: every committed edit there, the one in
 flight all there or not at all); no half-written cached image visible (temp files are
 counted: readers never see them, the next index sweeps stale ones); and the job, run
-again, finishes from where it stopped. Prints one JSON object: kills per phase, how
-many were really killed mid-run, how many survived every check, and what failed.
+again, finishes from where it stopped. The fit and restore phases (a tiny seeded
+restoration model) add: no partial identity file and no restored photo without its notes
+or half written is visible after the kill, and the rerun completes.
+Prints one JSON object: kills per phase, how many were really killed mid-run, how many
+survived every check, and what failed.
 `--quick` is the CI-sized library (tests/core/test_kill_loop.py runs it).
 """
 
@@ -38,13 +42,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from crash.checks import db_health, decisions, differences, partial_files  # noqa: E402
 from crash.library import DEMO, add_synthetic_faces, composite, demo_portraits  # noqa: E402
+from crash.model_phases import MODEL_PHASES, tiny_model  # noqa: E402
 from crash.phases import PHASES, IndexPhase, Run, env_for_children  # noqa: E402
+
+ALL_PHASES: dict[str, Any] = {**PHASES, **MODEL_PHASES}
 
 EMBEDDING_DIMS = {"dlib-resnet": 128, "insightface": 512}
 
 
-def setup(run: Run, quick: bool) -> dict[str, Any]:
-    """The library, its first index and clustering, and the user's first decisions."""
+def setup(run: Run, quick: bool, with_model: bool = False) -> dict[str, Any]:
+    """The library, its first index and clustering, the user's first decisions, and (for
+    the fit and restore phases) the tiny restoration model."""
     lib = run.library
     t0 = time.monotonic()
     run.idfsr("library", "status")  # start-up alone: imports, settings, a new DB
@@ -68,6 +76,8 @@ def setup(run: Run, quick: bool) -> dict[str, Any]:
     run.idfsr("people", "recluster")
     run.timings["recluster"] = max(0.5, time.monotonic() - t0 - run.timings["startup"])
     made = user_decisions(run)
+    if with_model:
+        run.restoration_model = tiny_model(run.work / "restoration-model", run.model, dim)
     return {"photos": first["seen"], "faces_found": first["faces"]["faces"],
             "synthetic_faces": synthetic, "model": run.model, "decisions": made}
 
@@ -181,13 +191,21 @@ def calibrate(run: Run, phases: dict[str, Any]) -> None:
         run.timings["index"] = max(1.0, time.monotonic() - t0 - run.timings["startup"])
         run.timings["index_rescan"] = max(run.timings["index"],
                                           run.timings["index_all"] - run.timings["startup"])
+    for name in ("fit", "restore"):  # one whole run each: how long the work lasts
+        phase = phases.get(name)
+        if phase is not None:
+            phase.prepare(run)
+            t0 = time.monotonic()
+            subprocess.run(phase.command(run), env=env_for_children(), cwd=run.work,
+                           capture_output=True, check=True, timeout=600)
+            run.timings[name] = max(1.0, time.monotonic() - t0 - run.timings["startup"])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kills", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--phases", default=",".join(PHASES))
+    ap.add_argument("--phases", default=",".join(ALL_PHASES))
     ap.add_argument("--quick", action="store_true", help="A small library (CI).")
     ap.add_argument("--work", type=Path, default=None, help="Scratch folder (default: temp).")
     ap.add_argument("--keep", action="store_true", help="Keep the scratch folder.")
@@ -198,12 +216,15 @@ def main() -> None:
     run = Run(home=work / "home", library=work / "library", work=work,
               rng=np.random.default_rng(args.seed))
     names = [n.strip() for n in args.phases.split(",") if n.strip()]
-    phases = {n: (IndexPhase(4 if args.quick else 12) if n == "index" else PHASES[n]())
-              for n in names}
+    # Only the phases the kills reach are set up and timed (a short run skips the model's).
+    used = list(dict.fromkeys(names[i % len(names)] for i in range(args.kills)))
+    phases = {n: (IndexPhase(4 if args.quick else 12) if n == "index" else ALL_PHASES[n]())
+              for n in used}
     result: dict[str, Any] = {"kills_requested": args.kills, "seed": args.seed,
                               "quick": args.quick}
     try:
-        result["library"] = setup(run, args.quick)
+        result["library"] = setup(run, args.quick,
+                                  with_model=bool({"fit", "restore"} & set(phases)))
         calibrate(run, phases)
         result["timings_s"] = {k: round(v, 2) for k, v in run.timings.items()}
         cycles = [one_cycle(run, phases[names[i % len(names)]]) for i in range(args.kills)]

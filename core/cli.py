@@ -158,7 +158,9 @@ def _print_report(full: FullIndexReport) -> None:
     if f is not None:
         click.echo(f"faces ({f.model_id}): {f.faces} found in {f.photos} photos in "
                    f"{f.seconds:.1f} s; {f.up_to_date} photos already done"
-                   + (f"; {f.errors} could not be analysed" if f.errors else ""))
+                   + (f"; {f.errors} could not be analysed" if f.errors else "")
+                   + (f"; {f.offline} on a drive that is not connected, left for when it is"
+                      if f.offline else ""))
 
 
 @main.command("index")
@@ -196,8 +198,6 @@ def demo_cmd(ctx: click.Context, fit_steps: int | None, steps: int | None,
     from core import demo as demo_job
 
     app = app_context(ctx)
-    kw = {k: v for k, v in (("fit_steps", fit_steps), ("steps", steps),
-                            ("candidates", candidates)) if v is not None}
     if not no_restore:
         from core.cli_restore import limit_threads
 
@@ -205,8 +205,11 @@ def demo_cmd(ctx: click.Context, fit_steps: int | None, steps: int | None,
     bars = ProgressBars(units={"fit": "step", "sample": "step", "fit-check": "check"})
     try:
         with cancellable() as token:
-            report = demo_job.run_demo(app, restore=not no_restore, progress=bars,
-                                       cancel=token, **kw)
+            report = demo_job.run_demo(
+                app, restore=not no_restore, progress=bars, cancel=token,
+                fit_steps=demo_job.FIT_STEPS if fit_steps is None else fit_steps,
+                steps=demo_job.SAMPLE_STEPS if steps is None else steps,
+                candidates=demo_job.CANDIDATES if candidates is None else candidates)
     finally:
         bars.close()
     photos = service.list_photos(app)

@@ -63,6 +63,8 @@ def print_restore_report(data: dict[str, Any]) -> None:
     for fit in data["fitted"]:
         click.echo(f"fitted person #{fit['person_id']} on {fit['faces_used']} faces in "
                    f"{fit['seconds']:.0f} s")
+    for note in data.get("notes", []):
+        click.echo(f"note: {note}")
     s = data["summary"]
     click.echo(f"{s['written']} of {s['photos']} photo(s) written; {s['restored']} face(s) "
                f"restored ({s['personal']} as known people, {s['generic']} generic)"
@@ -90,6 +92,9 @@ def print_restore_report(data: dict[str, Any]) -> None:
               help="Identity guidance (1: none, higher: more like the person).")
 @click.option("--consistency", type=float, default=0.5, show_default=True,
               help="How strongly the result must match the old photo when shrunk (0..1).")
+@click.option("--start", type=float, default=None,
+              help="Where sampling begins: 1 from pure noise, lower from the old photo's face "
+                   "noised that far (default: the model's recommendation).")
 @click.option("--sampler", type=click.Choice(["ddim", "dpm++"]), default="ddim",
               show_default=True)
 @click.option("--min-confidence", type=float, default=None,
@@ -108,7 +113,7 @@ def print_restore_report(data: dict[str, Any]) -> None:
 def restore_cmd(ctx: click.Context, inputs: tuple[Path, ...], out_dir: Path,
                 persons: tuple[str, ...], faces: tuple[str, ...], scale: float, steps: int,
                 seed: int, candidates: int, fidelity: float, identity_strength: float,
-                consistency: float, sampler: str, min_confidence: float | None,
+                consistency: float, start: float | None, sampler: str, min_confidence: float | None,
                 fit_steps: int | None, no_fit: bool, keep_grain: bool, save_crops: bool,
                 model: str | None, device: str | None, as_json: bool) -> None:
     """Restore the faces in old photos INPUT... (files or folders) as the people they are."""
@@ -121,7 +126,7 @@ def restore_cmd(ctx: click.Context, inputs: tuple[Path, ...], out_dir: Path,
         model=model, device=device, min_confidence=min_confidence,
         persons=tuple(parse_person_choice(p) for p in persons), faces=parse_faces(faces),
         fit_steps=fit_steps, fit_missing=not no_fit, keep_grain=keep_grain,
-        save_crops=save_crops)
+        save_crops=save_crops, start=RestoreOptions.start if start is None else start)
     options.check()
     app = app_context(ctx)
     limit_threads()
@@ -179,6 +184,8 @@ def people_fit_cmd(ctx: click.Context, persons: tuple[str, ...], fit_all: bool, 
                 try:
                     outcomes.append(fit_person(app, pid, model=model, steps=steps,
                                                device=device, progress=bars, cancel=token))
+                    if outcomes[-1].device == "cpu":
+                        device = "cpu"  # the GPU ran out of memory: the others there too
                 except IdfsrError as exc:
                     if token.cancelled:
                         raise
@@ -195,6 +202,8 @@ def people_fit_cmd(ctx: click.Context, persons: tuple[str, ...], fit_all: bool, 
                         f"{o.id_similarity_after:.3f}")
             click.echo(f"person #{o.person_id}: {o.steps} steps on {o.faces_used} faces in "
                        f"{o.seconds:.0f} s -> {display_path(o.path)}{sims}")
+            for note in o.notes:
+                click.echo(f"  note: {note}")
         for f in failures:
             click.echo(f"person #{f['person_id']}: {f['error']}")
         if not ids:

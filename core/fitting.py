@@ -16,6 +16,9 @@ embeddings against the person's centroid): `id_similarity_before` uses the start
 embedding (the mean of the person's recognizer embeddings), `id_similarity_after` the
 fitted one. The probe face is held out of the fit when the person has three usable faces
 or more.
+
+When the GPU runs out of memory, the fit goes on with fewer faces per step, then on the
+CPU (`fall_back_to_cpu`); the outcome's notes say so.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,7 +43,11 @@ from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 
 if TYPE_CHECKING:
     from core.idfsr.checkpoint import LoadedModel
+    from core.idfsr.fit import FitConfig, FitResult
+    from core.idfsr.memory import MemoryPlan
     from core.restore.library_faces import LibraryCrop
+
+T = TypeVar("T")
 
 DEFAULT_FIT_STEPS = 300
 MAX_FIT_FACES = 24
@@ -59,6 +67,8 @@ class FitOutcome:
     faces_used: int
     id_similarity_before: float | None
     id_similarity_after: float | None
+    device: str = ""  # where the fit ran ("cpu" after the GPU ran out of memory)
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON output."""
@@ -67,7 +77,8 @@ class FitOutcome:
         return {"person_id": self.person_id, "path": str(self.path), "steps": self.steps,
                 "seconds": round(self.seconds, 2), "faces_used": self.faces_used,
                 "id_similarity_before": r(self.id_similarity_before),
-                "id_similarity_after": r(self.id_similarity_after)}
+                "id_similarity_after": r(self.id_similarity_after),
+                "device": self.device, "notes": list(self.notes)}
 
 
 def identities_folder(ctx: AppContext, model_sha256: str) -> Path:
@@ -130,6 +141,61 @@ def load_idfsr(ctx: AppContext, model: str | None = None, device: str | None = N
         wrapper = IdfsrModel(ctx.paths, name, chosen)
         ctx.cache[key] = wrapper
     return wrapper.get()
+
+
+def fall_back_to_cpu(ctx: AppContext, model: str | None, loaded: LoadedModel) -> LoadedModel:
+    """The model loaded on the CPU, after `loaded` ran its GPU out of memory.
+
+    The context's GPU copy is let go (it is freed once its last user drops it), so the
+    next load on the GPU starts afresh rather than from a full card."""
+    for key, wrapper in list(ctx.cache.items()):
+        if key.startswith("idfsr:") and wrapper.is_loaded and wrapper.get() is loaded:
+            wrapper.unload()
+    return load_idfsr(ctx, model, "cpu")
+
+
+def _with_cpu_fallback(ctx: AppContext, model: str | None, loaded: LoadedModel,
+                       plan: MemoryPlan, work: Callable[[LoadedModel], T]
+                       ) -> tuple[T, LoadedModel]:
+    """work(loaded), or work on the CPU when the GPU runs out of memory; and the model used."""
+    from core.idfsr import memory
+    from core.idfsr.device import release_memory
+
+    try:
+        return work(loaded), loaded
+    except RuntimeError as exc:  # torch.OutOfMemoryError is one
+        if not memory.accelerator_out_of_memory(loaded, exc):
+            raise
+    device = loaded.net.device
+    loaded = fall_back_to_cpu(ctx, model, loaded)
+    release_memory(device)
+    plan.moved_to_cpu()
+    return work(loaded), loaded
+
+
+def _fit_within_memory(loaded: LoadedModel, faces: NDArray[np.uint8],
+                       landmarks: NDArray[np.float64], init: NDArray[np.float32],
+                       config: FitConfig, state_file: Path, plan: MemoryPlan,
+                       progress: ProgressCallback, cancel: CancelToken | None) -> FitResult:
+    """fit_identity with fewer faces per step while the GPU runs out of memory.
+
+    Raises the out-of-memory error when one face per step does not fit either."""
+    from core.idfsr import memory
+    from core.idfsr.device import release_memory
+    from core.idfsr.fit import fit_identity
+
+    while True:
+        batch = plan.batch or config.batch_size
+        try:
+            return fit_identity(loaded, faces, landmarks, init,
+                                config=replace(config, batch_size=batch),
+                                state_file=state_file, progress=progress, cancel=cancel)
+        except RuntimeError as exc:
+            if batch <= 1 or not memory.accelerator_out_of_memory(loaded, exc):
+                raise
+        release_memory(loaded.net.device)
+        plan.smaller_batch(batch // 2, "the GPU ran out of memory; fitted on "
+                                       f"{batch // 2} face(s) per step")
 
 
 def idfsr_available(ctx: AppContext, model: str | None = None) -> bool:
@@ -232,8 +298,9 @@ def fit_person(
     cancel: CancelToken | None = None,
 ) -> FitOutcome:
     """Fit a person's identity on their best library faces and save it (resumes a stopped fit)."""
-    from core.idfsr.fit import FitConfig, fit_identity
+    from core.idfsr.fit import FitConfig
     from core.idfsr.identity import save_identity
+    from core.idfsr.memory import MemoryPlan
     from core.indexing import face_backend
     from core.restore.recognition import person_centroid
 
@@ -262,18 +329,29 @@ def fit_person(
     others = [c for i, c in enumerate(crops) if i != probe_at]
     ref = others[0] if others else None
     before = after = None
+    plan = MemoryPlan()
+
+    def check(embedding: NDArray[np.float32], centroid: NDArray[np.float32]
+              ) -> Callable[[LoadedModel], float]:
+        return lambda m: _probe_similarity(ctx, m, probe, ref, embedding, centroid, cancel)
+
     if centroid is not None:
         progress(Progress("fit-check", 0, 2, "checking identity before fitting"))
-        before = _probe_similarity(ctx, loaded, probe, ref, init, centroid, cancel)
+        before, loaded = _with_cpu_fallback(ctx, model, loaded, plan, check(init, centroid))
     target = identity_path(ctx, person_id, loaded.sha256)
     target.parent.mkdir(parents=True, exist_ok=True)
-    result = fit_identity(loaded, faces, landmarks, init,
-                          config=FitConfig(steps=total_steps, seed=person_id),
-                          state_file=target.with_name(target.stem + ".partial.safetensors"),
-                          progress=progress, cancel=cancel)
+    config = FitConfig(steps=total_steps, seed=person_id)
+    state_file = target.with_name(target.stem + ".partial.safetensors")
+    for stale in (target.with_suffix(".tmp"), state_file.with_suffix(".tmp")):
+        stale.unlink(missing_ok=True)  # half written by a fit that was killed
+    result, loaded = _with_cpu_fallback(
+        ctx, model, loaded, plan,
+        lambda m: _fit_within_memory(m, faces, landmarks, init, config, state_file, plan,
+                                     progress, cancel))
     if centroid is not None and result.steps > 0:
         progress(Progress("fit-check", 1, 2, "checking identity after fitting"))
-        after = _probe_similarity(ctx, loaded, probe, ref, result.embedding, centroid, cancel)
+        after, loaded = _with_cpu_fallback(ctx, model, loaded, plan,
+                                           check(result.embedding, centroid))
         progress(Progress("fit-check", 2, 2, "checked"))
     save_identity(target, result.embedding, result.losses, {
         "person": name or f"#{person_id}", "person_id": person_id,
@@ -281,6 +359,8 @@ def fit_person(
         "steps": result.steps, "seconds": round(result.seconds, 1),
         "faces_used": result.faces_used, "face_ids": [crops[i].face.id for i in fit_idx],
         "probe_face_id": probe.face.id, "probe_held_out": held_out,
-        "id_similarity_before": before, "id_similarity_after": after})
+        "id_similarity_before": before, "id_similarity_after": after,
+        "device": loaded.net.device.type, "notes": plan.notes})
     return FitOutcome(person_id, target, result.steps, time.monotonic() - started,
-                      result.faces_used, before, after)
+                      result.faces_used, before, after, loaded.net.device.type,
+                      tuple(plan.notes))

@@ -2,7 +2,7 @@
 (no network, originals untouched): `python tests/offline_flow.py HOME WORK OUT.json`.
 
 Each phase is a function taking the Flow and running CLI commands; `PHASES` lists them
-in order. Restoration and fitting phases are added here when those commands land.
+in order. Fitting and restoring use a tiny seeded model built here (restore_support).
 The report (OUT.json) lists every command with its exit code and any traceback.
 """
 
@@ -108,6 +108,18 @@ def models_list(flow: Flow) -> None:
     flow.idfsr("models", "list", "--json")
 
 
+def fit_and_restore(flow: Flow) -> None:
+    """Fit every person briefly, restore an old photo, review another's faces."""
+    from restore_support import tiny_restoration_model
+
+    model = str(tiny_restoration_model(flow.work / "tiny-model"))
+    flow.idfsr("people", "fit", "--all", "--steps", "1", "--model", model, "--json")
+    old = REPO / "resources" / "demo" / "old"
+    flow.idfsr("restore", str(old / "album_page_1960s.jpg"), "--out", str(flow.work / "out"),
+               "--steps", "1", "--candidates", "1", "--fit-steps", "1", "--model", model,
+               "--json")
+
+
 def forget_and_wipe(flow: Flow) -> None:
     """Forget one person, then wipe all face data."""
     persons = flow.idfsr("people", "list", "--all", "--json")
@@ -116,7 +128,8 @@ def forget_and_wipe(flow: Flow) -> None:
 
 
 PHASES: list[Callable[[Flow], None]] = [
-    index_demo, people_edits, recluster, data_prepare, models_list, forget_and_wipe,
+    index_demo, people_edits, recluster, data_prepare, models_list, fit_and_restore,
+    forget_and_wipe,
 ]
 
 

@@ -7,9 +7,8 @@ lands within `work_seconds`), `after_kill` (phase-specific checks on the killed 
 `note` (what the report should say about the kill) and `resume` (run the job again to
 the end and check it picked up where it stopped).
 The checks every phase shares (DB health, the user's decisions, partial files) are in
-the driver. A fitting or restoring phase is one more class here: its `after_kill`
-asserts no partial identity or output file is visible, its `resume` that the rerun
-finishes from the saved state; add it to PHASES.
+the driver. The phases that run the restoration model (fitting, restoring) are in
+crash/model_phases.py.
 """
 
 from __future__ import annotations
@@ -47,6 +46,7 @@ class Run:
     rng: np.random.Generator
     model: str = ""  # the embedding model of the library (the real backend's)
     timings: dict[str, float] = field(default_factory=dict)
+    restoration_model: Path | None = None  # a tiny one, for the fit and restore phases
 
     @property
     def db_file(self) -> Path:

@@ -6,10 +6,13 @@ records: when a photo is analysed again (edited file, another backend), new
 detections are matched to the old faces by overlap, so a face keeps its id and
 everything attached to it; only faces that are no longer found are removed.
 Workers analyse photos in parallel; this thread alone writes the DB, in batches.
+Photos on a drive that is not there (unplugged, unmounted, a share gone) are left
+pending, not recorded as failed: they are analysed when the drive is back.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
 import os
@@ -26,7 +29,7 @@ from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.context import AppContext
-from core.db.models import Face, FaceEmbedding, Photo, PhotoStatus
+from core.db.models import Face, FaceEmbedding, LibraryRoot, Photo, PhotoStatus
 from core.db.types import utcnow
 from core.errors import IdfsrError, ImageReadError, JobCancelled
 from core.faces.align import canonical_alignment
@@ -43,6 +46,12 @@ log = logging.getLogger(__name__)
 COMMIT_EVERY = 64  # photos
 COMMIT_SECONDS = 2.0
 MATCH_IOU = 0.45  # a new detection this close to an old face is the same face
+# Read errors that mean the file's drive went away rather than that the file is bad.
+_GONE_ERRNOS = {errno.EIO, errno.ENXIO, errno.ENODEV, errno.ESTALE, errno.ENOTCONN,
+                errno.EHOSTDOWN, errno.ETIMEDOUT, getattr(errno, "ENOMEDIUM", errno.ENODEV)}
+# How earlier versions recorded a photo whose drive went away mid-pass (see
+# core.library.imageio): such photos are analysed again rather than counted as done.
+_GONE_BEFORE = ("the file was deleted while being read", "cannot read file:%")
 
 
 @dataclass
@@ -54,6 +63,7 @@ class FaceScanReport:
     faces: int = 0
     errors: int = 0
     up_to_date: int = 0
+    offline: int = 0  # photos whose drive (or file) is not there: left for when it is back
     seconds: float = 0.0
     decode_s: float = 0.0
     detect_s: float = 0.0
@@ -74,6 +84,7 @@ class _Analysed:
     embeddings: NDArray[np.float32] | None = None
     thumbnails: list[bytes] = field(default_factory=list)
     error: str | None = None
+    offline: bool = False  # the drive went away: nothing is recorded, the photo stays pending
     path: str = ""
     decode_s: float = 0.0
     detect_s: float = 0.0
@@ -115,8 +126,20 @@ def _thumbnail(image: NDArray[np.uint8], face: DetectedFace, size: int) -> bytes
     return buf.getvalue()
 
 
+def _drive_gone(exc: ImageReadError, path: str, root: str) -> bool:
+    """Whether a read failed because the photo's drive is not there (not a bad file)."""
+    cause = exc.__cause__
+    if isinstance(cause, OSError) and cause.errno in _GONE_ERRNOS:
+        return True
+    try:
+        return not os.path.isdir(root) or not os.path.lexists(path)
+    except OSError:
+        return True
+
+
 def _analyse(
-    backend: FaceBackend, photo_id: int, path: str, content_hash: str, ctx: AppContext
+    backend: FaceBackend, photo_id: int, path: str, content_hash: str, ctx: AppContext,
+    root: str = "",
 ) -> _Analysed:
     out = _Analysed(photo_id, content_hash, path=path)
     settings = ctx.settings.faces
@@ -124,7 +147,10 @@ def _analyse(
     try:
         image, scale = _upright_rgb(path, ctx.settings.index.max_image_pixels, settings.max_side)
     except ImageReadError as exc:
-        out.error = str(exc)
+        # A file that vanished is marked missing by the next index, unless its drive
+        # returns: either way it is not a photo whose faces failed.
+        out.offline = _drive_gone(exc, path, root or os.path.dirname(path))
+        out.error = None if out.offline else str(exc)
         return out
     t1 = time.perf_counter()
     try:
@@ -191,6 +217,9 @@ class _FaceWriter:
                 log.warning("could not cache face thumbnail %s: %s", path, exc)
 
     def _write(self, s: Session, r: _Analysed) -> list[tuple[int, bytes]]:
+        if r.offline:
+            self.report.offline += 1
+            return []
         done = {"faces_hash": r.content_hash, "faces_model": self.model_id, "faces_error": r.error}
         if r.error is not None:
             self.report.errors += 1
@@ -261,7 +290,7 @@ class _FaceWriter:
 def _pending(ctx: AppContext, model_id: str, rescan: bool) -> tuple[list[Any], int]:
     with ctx.db.session() as s:
         ok = Photo.status == PhotoStatus.OK.value
-        query = select(Photo.id, Photo.path, Photo.content_hash).where(ok)
+        query = select(Photo.id, Photo.root_id, Photo.path, Photo.content_hash).where(ok)
         if not rescan:
             query = query.where(
                 or_(
@@ -269,6 +298,7 @@ def _pending(ctx: AppContext, model_id: str, rescan: bool) -> tuple[list[Any], i
                     Photo.faces_hash != Photo.content_hash,
                     Photo.faces_model.is_(None),
                     Photo.faces_model != model_id,
+                    *(Photo.faces_error.like(text) for text in _GONE_BEFORE),
                 )
             )
         todo = list(s.execute(query.order_by(Photo.id)))
@@ -296,6 +326,12 @@ def scan_faces(
     report = FaceScanReport(model_id=backend.model_id)
     todo, total_ok = _pending(ctx, backend.model_id, rescan)
     report.up_to_date = total_ok - len(todo)
+    with ctx.db.session() as s:
+        roots = {int(i): str(p) for i, p in s.execute(select(LibraryRoot.id, LibraryRoot.path))}
+    offline = {i for i, p in roots.items() if not os.path.isdir(p)}
+    if offline:  # an unplugged drive: its photos wait for it, none is marked as failed
+        report.offline = sum(row.root_id in offline for row in todo)
+        todo = [row for row in todo if row.root_id not in offline]
     writer = _FaceWriter(ctx, backend.model_id, report)
     workers = ctx.settings.faces.workers or os.cpu_count() or 2
     total, done = len(todo), 0
@@ -310,7 +346,8 @@ def scan_faces(
                     if row is None:
                         break
                     pending.add(
-                        pool.submit(_analyse, backend, row.id, row.path, row.content_hash, ctx)
+                        pool.submit(_analyse, backend, row.id, row.path, row.content_hash, ctx,
+                                    roots.get(row.root_id, ""))
                     )
                 if not pending:
                     break

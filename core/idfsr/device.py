@@ -1,6 +1,9 @@
-"""Choosing where torch runs: CUDA, Apple MPS or CPU, automatically or by setting."""
+"""Choosing where torch runs: CUDA, Apple MPS or CPU, automatically or by setting; and
+telling when the accelerator ran out of memory."""
 
 from __future__ import annotations
+
+import gc
 
 import torch
 
@@ -28,3 +31,23 @@ def select_device(preference: str = "auto") -> torch.device:
     if preference not in DEVICE_CHOICES:
         raise IdfsrError(f"unknown device {preference!r} (choose from {', '.join(DEVICE_CHOICES)})")
     return torch.device(preference)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether `exc` is torch running out of accelerator memory (CUDA or Apple MPS).
+
+    CUDA raises its own OutOfMemoryError; MPS raises a RuntimeError that says so.
+    """
+    cuda_oom = getattr(torch.cuda, "OutOfMemoryError", None)
+    if cuda_oom is not None and isinstance(exc, cuda_oom):
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+def release_memory(device: torch.device) -> None:
+    """Hand the allocator's cached blocks back, so a smaller retry starts from a clean slate."""
+    gc.collect()  # the failed attempt's tensors, kept alive by the traceback's frames
+    if device.type == "cuda" and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    elif device.type == "mps" and mps_available():
+        torch.mps.empty_cache()

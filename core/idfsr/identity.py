@@ -1,8 +1,9 @@
 """Fitted identity files: one small safetensors file per person, no pickles.
 
-Tensors: `id_embedding` (D,) and `loss_curve` (steps,). Metadata (strings): format,
-person, base model sha256, recognizer model id, steps, seconds, faces used, created.
-An identity fitted on one base model is meaningless on another: loaders check the hash.
+Tensors: `id_embedding` (D,) and `loss_curve` (steps,). Metadata (JSON strings): format,
+person, person_id (for a person of the library), base model sha256, recognizer model id,
+steps, seconds, faces used, created. An identity fitted on one base model is meaningless
+on another: loaders check the hash.
 """
 
 from __future__ import annotations
@@ -56,8 +57,12 @@ def save_identity(path: Path, embedding: NDArray[Any], loss_curve: list[float],
     full = {"format": FORMAT, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             **meta}
     tmp = path.with_suffix(".tmp")
-    save_file(tensors, tmp, metadata={k: json.dumps(v) for k, v in full.items()})
-    tmp.replace(path)
+    try:
+        save_file(tensors, tmp, metadata={k: json.dumps(v) for k, v in full.items()})
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half identity behind
+        raise
     return path
 
 

@@ -47,7 +47,12 @@ def read_header(path: Path, what: str = "weights file") -> dict[str, Any]:
         size = path.stat().st_size
         with path.open("rb") as fh:
             head = fh.read(8)
-            other = _kind_of(head)
+            # A header length of 0x280, 0x380, ... starts with a pickle's protocol mark
+            # too: a length that fits the file and a JSON object after it win.
+            n = int.from_bytes(head, "little") if len(head) == 8 else 0
+            plausible = 2 <= n <= MAX_HEADER_BYTES and 8 + n <= size and fh.read(1) == b"{"
+            fh.seek(8)
+            other = None if plausible else _kind_of(head)
             if other is not None:
                 raise ModelCorruptError(
                     f"the {what} {path} is {other}, not a safetensors file: refused (pickled "

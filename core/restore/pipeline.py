@@ -42,6 +42,7 @@ from core.restore.report import FaceResult, PhotoResult, RestoreReport
 from core.restore.session import RestoreSession
 
 STAGE = "restore"
+CANDIDATE = "candidate-"  # crop kind of a face's sampled candidates: candidate-1, ...
 LARGE_FACE = 0.9  # faces this share of the model's size or more are left as they are
 
 
@@ -113,6 +114,11 @@ def _output_scale(w: int, h: int, wanted: float, limit: int) -> tuple[float, str
                    f"above the {limit / 1e6:.0f} MP limit; enlarged {scale:g}x instead")
 
 
+def candidate_crop(index: int) -> str:
+    """The crop kind under which a face's candidate (0-based) is saved: 'candidate-1', ..."""
+    return f"{CANDIDATE}{index + 1}"
+
+
 def _resolve_choices(ctx: AppContext, choices: dict[int, str]) -> dict[int, int | None]:
     from core.people.service import resolve_person
 
@@ -155,6 +161,8 @@ def _restore_face(run: RestoreSession, rgb: NDArray[np.uint8], canvas: NDArray[n
     crops = {"lr": aligned.lr_up, "result": result}
     if done.reference is not None:
         crops["reference"] = done.reference.crop.crop
+    for k, image in enumerate(done.candidate_images):  # for choosing another one later
+        crops[candidate_crop(k)] = image
     return crops
 
 
@@ -314,21 +322,32 @@ def _write(run: RestoreSession, path: Path, out_dir: Path, result: PhotoResult,
     info = outputs.read_source_info(path)
     data, suffix, warnings = outputs.encode_image(pixels, info, xmp)
     result.warnings.extend(warnings)
+    crops = ({name: outputs.png_bytes(c) for name, c in face_crops.items()}
+             if run.options.save_crops else {})
     run.cancel.raise_if_cancelled()  # last point to stop with nothing written
-    image = outputs.write_unique(out_dir, path.stem, suffix, data)
-    result.output = str(image)
-    side_json, side_xmp, crops_dir = outputs.sidecar_paths(image)
-    if run.options.save_crops and face_crops:
-        def record(name: str, written: Path) -> None:
+
+    def notes(image: Path, put: outputs.Put) -> None:
+        side_json, side_xmp, crops_dir = outputs.sidecar_paths(image)
+        for f in result.faces:
+            f.crops = {}
+        for name, png in crops.items():
+            written = crops_dir / f"{name}.png"
+            put(written, png)
             number, _, kind = name.removeprefix("face-").partition("-")
             for f in result.faces:
                 if f.number == int(number):
                     f.crops[kind] = str(written)
-        outputs.write_crops(crops_dir, face_crops, record)
-    outputs.write_new(side_xmp, xmp)
-    result.xmp = str(side_xmp)
-    result.sidecar = str(side_json)
-    outputs.write_json(side_json, _note(run, path, result))
+        put(side_xmp, xmp)
+        result.output, result.xmp, result.sidecar = str(image), str(side_xmp), str(side_json)
+        put(side_json, outputs.json_bytes(_note(run, path, result)))
+
+    try:
+        outputs.write_output(out_dir, path.stem, suffix, data, notes)
+    except BaseException:
+        result.output = result.xmp = result.sidecar = None
+        for f in result.faces:
+            f.crops = {}
+        raise
 
 
 def restore_photos(
@@ -349,6 +368,7 @@ def restore_photos(
     if out_dir.exists() and not out_dir.is_dir():
         raise IdfsrError(f"{display_path(out_dir)} is a file; --out must be a folder")
     _resolve_choices(ctx, {c.face: c.person for c in options.persons})  # unknown names: now
+    outputs.sweep_unfinished(out_dir)  # what a killed run left: never shown as a result
     files, problems = collect_inputs(inputs)
     report = RestoreReport(photos=list(problems))
     if not files:
@@ -375,8 +395,22 @@ def restore_photos(
         except OSError as exc:
             result = PhotoResult(str(path), "error",
                                  f"cannot write the result: {exc.strerror or exc}")
+            if isinstance(exc, outputs.OutputWriteError) and exc.disk_trouble:
+                # Every other photo would fail alike, after minutes of work each.
+                report.photos.append(result)
+                report.photos += [PhotoResult(str(p), "error", f"not restored: {exc.reason}")
+                                  for p in files[n + 1:]]
+                break
+        except (RuntimeError, MemoryError) as exc:
+            from core.idfsr.device import is_out_of_memory
+
+            if not isinstance(exc, MemoryError) and not is_out_of_memory(exc):
+                raise
+            result = PhotoResult(str(path), "error", "not enough memory to restore this photo "
+                                 "(try fewer --candidates or a smaller --scale)")
         report.photos.append(result)
     report.fitted = run.fitted
+    report.notes = list(run.memory.notes)
     report.seconds = time.monotonic() - started
     progress(Progress(STAGE, len(files), len(files), "done"))
     return report

@@ -105,6 +105,7 @@ class RestoreReport:
     fitted: list[dict[str, Any]] = field(default_factory=list)  # persons fitted on demand
     cancelled: bool = False
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # about the whole run (a full GPU, ...)
 
     @property
     def errors(self) -> int:
@@ -116,7 +117,7 @@ class RestoreReport:
         faces = [f for p in self.photos for f in p.faces]
         return {"photos": [p.to_dict() for p in self.photos], "model": self.model,
                 "fitted": self.fitted, "cancelled": self.cancelled,
-                "seconds": round(self.seconds, 2),
+                "seconds": round(self.seconds, 2), "notes": self.notes,
                 "summary": {"photos": len(self.photos),
                             "written": sum(p.output is not None for p in self.photos),
                             "errors": self.errors,

@@ -5,6 +5,8 @@ backend, and per person their identity (fitted on demand), reference candidates 
 centroid. `restore_aligned` is the heart of restoration, used by the photo pipeline and
 by the benchmark alike: reference choice, K candidates sampled with the person's
 embedding (or the null identity), tone matching, ranking by identity and LR consistency.
+When the GPU runs out of memory the session samples fewer candidates at a time, then
+moves to the CPU for the rest of the run; `memory.notes` says so for the report.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from numpy.typing import NDArray
 from core.context import AppContext
 from core.errors import IdfsrError, JobCancelled
 from core.faces.types import FaceBackend
+from core.idfsr.memory import CPU_NOTE, MemoryPlan
 from core.jobs import CancelToken, ProgressCallback, no_progress
 from core.restore import compose
 from core.restore.library_faces import LibraryCrop
@@ -43,6 +46,8 @@ class AlignedResult:
     identity_file: str | None = None
     reference: ReferenceChoice | None = None
     notes: list[str] = field(default_factory=list)
+    # every candidate as tone-matched (`image` is one of them): for choosing another later
+    candidate_images: list[NDArray[np.uint8]] = field(default_factory=list)
 
 
 def rank_candidates(consistency: list[float], sims: NDArray[np.float32] | None) -> int:
@@ -74,6 +79,7 @@ class RestoreSession:
     crops: dict[int, list[LibraryCrop]] = field(default_factory=dict)
     centroids: dict[int, NDArray[np.float32] | None] = field(default_factory=dict)
     fitted: list[dict[str, Any]] = field(default_factory=list)
+    memory: MemoryPlan = field(default_factory=MemoryPlan)
 
     @classmethod
     def open(cls, ctx: AppContext, options: RestoreOptions, *,
@@ -103,7 +109,7 @@ class RestoreSession:
         if path is None:
             try:
                 outcome = fit_person(self.ctx, person_id, model=self.options.model,
-                                     steps=self.options.fit_steps, device=self.options.device,
+                                     steps=self.options.fit_steps, device=self._device(),
                                      progress=self.progress, cancel=self.cancel)
             except JobCancelled:
                 raise
@@ -111,11 +117,46 @@ class RestoreSession:
                 return None, None, f"could not fit the person ({exc})"
             self.fitted.append(outcome.to_dict())
             path, note = outcome.path, "fitted on demand"
+            if CPU_NOTE in outcome.notes:  # the card is too small for this run: all on the CPU
+                self._move_to_cpu()
         try:
             ident = load_identity(path, self.loaded.sha256)
         except IdfsrError as exc:
             return None, None, f"the identity file is unusable ({exc}); fit the person again"
+        if ident.meta.get("person_id", person_id) != person_id:
+            return None, None, (f"the identity file {path.name} was fitted for person "
+                                f"{ident.meta['person_id']}, not this one; fit the person again")
         return ident.embedding, str(path), note
+
+    def _device(self) -> str | None:
+        """The device asked for, or the CPU once the GPU has run out of memory."""
+        return "cpu" if self.memory.on_cpu else self.options.device
+
+    def _move_to_cpu(self) -> None:
+        """Go on on the CPU: the model loaded there, the GPU's copy let go."""
+        from core.fitting import fall_back_to_cpu
+        from core.idfsr.device import release_memory
+
+        if self.memory.on_cpu:
+            return
+        device = self.loaded.net.device
+        self.loaded = fall_back_to_cpu(self.ctx, self.options.model, self.loaded)
+        release_memory(device)
+        self.memory.moved_to_cpu()
+
+    def _sample(self, face: Any, emb: NDArray[np.float32] | None, sample: Any) -> list[Any]:
+        """The face's candidates, within the GPU's memory or else on the CPU."""
+        from core.idfsr import memory
+
+        try:
+            return memory.restore_face_within_memory(self.loaded, face, emb, sample, self.memory,
+                                                     progress=self.progress, cancel=self.cancel)
+        except RuntimeError as exc:  # torch.OutOfMemoryError is one
+            if not memory.accelerator_out_of_memory(self.loaded, exc):
+                raise
+        self._move_to_cpu()
+        return memory.restore_face_within_memory(self.loaded, face, emb, sample, self.memory,
+                                                 progress=self.progress, cancel=self.cancel)
 
     def person_crops(self, person_id: int) -> list[LibraryCrop]:
         """The person's usable faces as aligned crops: the reference candidates."""
@@ -155,7 +196,7 @@ class RestoreSession:
         `landmarks` are in crop pixels; `photo_landmarks` (default: the same) give the
         pose the reference is chosen for.
         """
-        from core.idfsr.sample import FaceInput, SampleOptions, restore_face
+        from core.idfsr.sample import FaceInput, SampleOptions
 
         o = self.options
         emb, ref, centroid = None, None, None
@@ -175,9 +216,10 @@ class RestoreSession:
                          ref.landmarks if ref is not None else None)
         sample = SampleOptions(steps=o.steps, sampler=o.sampler, guidance=o.identity_strength,
                                fidelity=o.fidelity, consistency=o.consistency,
-                               candidates=o.candidates, seed=o.seed)
-        candidates = restore_face(self.loaded, face, emb, sample, progress=self.progress,
-                                  cancel=self.cancel)
+                               start=o.start, candidates=o.candidates, seed=o.seed)
+        known = set(self.memory.notes)
+        candidates = self._sample(face, emb, sample)
+        notes += [n for n in self.memory.notes if n not in known]  # this face met a full GPU
         colourless = colourless or compose.is_colourless(lr_up)
         finals = [compose.tone_match(c.image, lr_up, lr_size, colourless=colourless)
                   for c in candidates]
@@ -190,4 +232,4 @@ class RestoreSession:
                   for i, c in enumerate(candidates)]
         return AlignedResult(finals[best], "personal" if emb is not None else "generic",
                              scores, float(sims[best]) if sims is not None else None,
-                             result_file, choice, notes)
+                             result_file, choice, notes, finals)

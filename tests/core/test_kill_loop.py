@@ -1,6 +1,6 @@
 """The CI-sized kill loop: `bench/kill_loop.py --quick`, one SIGKILL in each phase (index,
-recluster, people edits), every check passed. The long run (50+ kills) is the same
-script with `--kills 50` and no `--quick`."""
+recluster, people edits), every check passed; the fit and restore phases in a slow test.
+The long run (50+ kills) is the same script with `--kills 50` and no `--quick`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from core.fsutil import atomic_write_bytes, sweep_temp_files
 
@@ -28,6 +30,21 @@ def test_short_kill_loop(tmp_path: Path) -> None:
     assert set(result["phases"]) == {"index", "recluster", "edits"}
     assert result["survived"] == result["kills_attempted"] == 3
     assert result["kills_mid_run"] >= 2  # a process may now and then finish before its kill
+
+
+@pytest.mark.slow
+def test_kill_loop_of_fitting_and_restoring(tmp_path: Path) -> None:
+    # A person fitted and old photos restored (a tiny seeded model), each killed once.
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "kill_loop.py"), "--kills", "2", "--quick",
+         "--phases", "fit,restore", "--seed", "5", "--work", str(tmp_path / "work")],
+        capture_output=True, text=True, timeout=1200, check=False)
+    assert proc.stdout, proc.stderr[-3000:]
+    result = json.loads(proc.stdout)
+    assert result["failures"] == [], result["failures"]
+    assert proc.returncode == 0
+    assert set(result["phases"]) == {"fit", "restore"}
+    assert result["survived"] == result["kills_attempted"] == 2
 
 
 def test_sweep_removes_only_stale_temp_files(tmp_path: Path) -> None:

@@ -108,8 +108,8 @@ def test_offline_flows_open_no_connection(guarded_env: dict[str, str], tmp_path:
     assert report["failed"] is None, report["failed"]
     ran = [" ".join(s["argv"][:2]) for s in report["steps"]]
     for needed in ("library add", "index --json", "people rename", "people merge",
-                   "people reject", "people recluster", "data prepare", "people forget",
-                   "faces wipe"):
+                   "people reject", "people recluster", "data prepare", "people fit",
+                   "restore", "people forget", "faces wipe"):
         assert any(r.startswith(needed) for r in ran), (needed, ran)
     assert all("traceback" not in s for s in report["steps"])
     assert _net_log(guarded_env) == [], "the offline flows tried the network"

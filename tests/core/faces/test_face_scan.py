@@ -124,3 +124,59 @@ def test_faces_of_deleted_photos_go_with_them(app: AppContext, library: Path) ->
     assert len(list_faces(app)) == 2
     with app.db.session() as s:
         assert len(s.scalars(select(Face.id)).all()) == 2
+
+
+def test_photos_on_an_unplugged_drive_wait_for_it(app: AppContext, library: Path) -> None:
+    unplugged = library.with_name("photos-unplugged")
+    library.rename(unplugged)  # the drive goes away between indexing and the face pass
+    report = scan_faces(app, SquaresBackend())
+    assert (report.photos, report.errors, report.offline) == (0, 0, 4)
+    with app.db.session() as s:
+        assert s.scalars(select(Photo.faces_hash)).all() == [None] * 4
+    unplugged.rename(library)  # plugged in again: every photo is analysed now
+    report = scan_faces(app, SquaresBackend())
+    assert (report.photos, report.faces, report.errors, report.offline) == (4, 4, 0, 0)
+
+
+def test_a_drive_that_goes_away_mid_pass_leaves_the_rest_pending(
+        app: AppContext, library: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from core.faces import scan
+
+    real = scan._upright_rgb
+
+    def drive_fails_on_b(path: str, *args: object) -> object:
+        if path.endswith("b.jpg"):  # the drive answers with an I/O error: it is going away
+            from core.library.imageio import _os_error
+
+            cause = OSError(errno.EIO, "Input/output error")
+            raise _os_error(cause) from cause
+        if path.endswith("c.jpg"):  # the file is gone with it
+            raise scan.ImageReadError("vanished", "the file was deleted while being read")
+        return real(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scan, "_upright_rgb", drive_fails_on_b)
+    (library / "c.jpg").rename(library / "c.moved")
+    report = scan_faces(app, SquaresBackend())
+    assert (report.photos, report.errors, report.offline) == (2, 0, 2)
+    with app.db.session() as s:
+        errors = s.scalars(select(Photo.faces_error).where(Photo.faces_error.is_not(None)))
+        assert errors.all() == []
+    monkeypatch.undo()
+    (library / "c.moved").rename(library / "c.jpg")
+    report = scan_faces(app, SquaresBackend())
+    assert (report.photos, report.up_to_date, report.offline) == (2, 2, 0)
+
+
+def test_photos_recorded_as_unreadable_by_a_lost_drive_are_tried_again(
+        app: AppContext, library: Path) -> None:
+    scan_faces(app, SquaresBackend())
+    with app.db.session() as s:  # what earlier versions wrote when the drive went away
+        s.query(Photo).filter(Photo.path == str(library / "a.jpg")).update(
+            {"faces_error": "cannot read file: Input/output error"})
+        s.query(Photo).filter(Photo.path == str(library / "b.jpg")).update(
+            {"faces_error": "damaged image data"})  # a bad file stays done
+    report = scan_faces(app, SquaresBackend())
+    assert (report.photos, report.up_to_date) == (1, 3)
+    assert len(list_faces(app, photo=library / "a.jpg")) == 2

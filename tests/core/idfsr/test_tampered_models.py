@@ -176,3 +176,22 @@ def test_identity_with_odd_contents_is_refused(tmp_path: Path) -> None:
     nan = {**ok, "id_embedding": torch.full((16,), float("nan"))}
     with pytest.raises(IdfsrError, match="damaged identity embedding"):
         load_identity(write("nan.safetensors", nan, fmt))
+
+
+@pytest.mark.parametrize("header_bytes", [0x280, 0x380, 0x480, 0x580])
+def test_a_header_length_that_looks_like_a_pickle_mark_is_fine(tmp_path: Path,
+                                                               header_bytes: int) -> None:
+    # The little-endian length 0x280 begins with the bytes 0x80 0x02, a pickle's first two.
+    from safetensors.torch import load_file
+
+    meta = {"format": json.dumps("idfsr-identity/1")}
+    header = {"id_embedding": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+              "loss_curve": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]},
+              "__metadata__": meta}
+    text = json.dumps(header, separators=(",", ":")).encode()
+    path = tmp_path / "person-1.safetensors"
+    path.write_bytes(header_bytes.to_bytes(8, "little") + text.ljust(header_bytes)
+                     + np.ones(2, np.float32).tobytes())
+    assert load_file(path)["id_embedding"].tolist() == [1.0]  # a valid file by the format
+    assert read_header(path, "identity file")["__metadata__"] == meta
+    assert load_identity(path).embedding.tolist() == [1.0]

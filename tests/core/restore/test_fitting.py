@@ -93,3 +93,21 @@ def test_people_fit_command(lib: AppContext, model_dir: Path) -> None:
     assert json.loads(again.stdout) == {"fitted": [], "failed": []}
     usage = CliRunner().invoke(main, ["--home", home, "people", "fit"])
     assert usage.exit_code == 2 and "--all" in usage.output
+
+
+def test_identity_files_name_their_person(lib: AppContext, model_dir: Path) -> None:
+    from core.restore.options import RestoreOptions
+    from core.restore.session import RestoreSession
+
+    biden, obama = resolve_person(lib, "Joe Biden"), resolve_person(lib, "Barack Obama")
+    outcome = fit_person(lib, biden, model=str(model_dir), steps=1)
+    assert load_identity(outcome.path).meta["person_id"] == biden
+    run = RestoreSession.open(lib, RestoreOptions(model=str(model_dir), fit_missing=False))
+    emb, path, _ = run.identity(biden)
+    assert emb is not None and path == str(outcome.path)
+    # A file under another person's name (copied by hand, say) is not used for them.
+    stray = identity_path(lib, obama, run.loaded.sha256)
+    stray.write_bytes(outcome.path.read_bytes())
+    emb, path, note = run.identity(obama)
+    assert emb is None and path is None
+    assert f"fitted for person {biden}, not this one" in note
