@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 DEMO_HOME ?= .demo-home
 PYTEST_ARGS ?=
 
-.PHONY: install sysdeps demo run screenshots test test-all bench lint typecheck clean
+.PHONY: install sysdeps demo run screenshots test test-all bench lint typecheck package \
+	package-check clean
 
 install: $(STAMP)
 
@@ -55,10 +56,22 @@ bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo "== $$b" >&2; $(PY) $$b || exit 1; done
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check core idfsr_desktop tests bench
+	$(VENV)/bin/ruff check core idfsr_desktop tests bench packaging
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
+
+# The app as one folder for this platform that runs without Python (PyInstaller), into
+# dist/; see packaging/README.md. VARIANT=cuda: from a venv holding CUDA builds of torch
+# and onnxruntime, into dist/idfsr-desktop-cuda/.
+VARIANT ?= cpu
+package: $(STAMP)
+	IDFSR_PACKAGE_VARIANT=$(VARIANT) $(PY) packaging/build.py
+
+# The built app's own checks: its headless self-test, then its window under Xvfb (the
+# start-up time, cold and warm).
+package-check: $(STAMP)
+	IDFSR_PACKAGE_VARIANT=$(VARIANT) $(PY) packaging/check.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) $(SHOT_HOME) build dist *.egg-info .pytest_cache

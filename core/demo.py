@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from core.jobs import CancelToken, ProgressCallback, no_progress
 from core.library import service
 from core.library.imageio import load_image, suffix_supported
 from core.people import edits
-from core.resources import demo_library_path, resources_root
+from core.resources import bundled_models_root, demo_library_path
 
 log = logging.getLogger(__name__)
 
@@ -132,10 +133,14 @@ def run_demo(
     steps: int = SAMPLE_STEPS,
     candidates: int = CANDIDATES,
     restore: bool = True,
+    only: Sequence[str] | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> DemoReport:
-    """Index, cluster, name, fit and restore on the demo library (a long job)."""
+    """Index, cluster, name, fit and restore on the demo library (a long job).
+
+    `only`: restore just the old photos of these file names (None: all of them).
+    """
     from core.idfsr.checkpoint import DEFAULT_MODEL, model_search_path
     from core.restore import outputs
     from core.restore.options import PersonChoice, RestoreOptions
@@ -154,7 +159,7 @@ def run_demo(
         report.model_missing = (
             f"the restoration model {DEFAULT_MODEL!r} is not installed (looked in {places}); "
             f"the library is indexed and its people named, but nothing was fitted or "
-            f"restored. Train it with {resources_root() / 'models' / 'train_default.sh'}.")
+            f"restored. Train it with {bundled_models_root() / 'train_default.sh'}.")
         return report
     loaded = load_idfsr(ctx)
     done = fit_status(ctx, loaded.sha256)
@@ -163,7 +168,8 @@ def run_demo(
         if person["name"] in shown and person["id"] not in done:
             report.fits.append(fit_person(ctx, person["id"], steps=fit_steps,
                                           progress=progress, cancel=cancel))
-    olds = sorted(p for p in (demo / "old").iterdir() if suffix_supported(p.name))
+    olds = sorted(p for p in (demo / "old").iterdir() if suffix_supported(p.name)
+                  and (only is None or p.name in only))
     out = ctx.paths.outputs / "demo"
     persons = tuple(PersonChoice(face, name, photo) for photo, face, name in KNOWN_FACES)
     options = RestoreOptions(steps=steps, candidates=candidates, fit_steps=fit_steps,

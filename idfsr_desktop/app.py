@@ -42,6 +42,12 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
                         help="queue these photos (or folders) on the Restore page")
     parser.add_argument("--theme", choices=THEMES, default="system",
                         help="light or dark palette (default: the platform's)")
+    parser.add_argument("--self-test", action="store_true",
+                        help="run the demo job briefly without a window (in a temporary home "
+                             "unless --home is given), check its results, exit 0 or 1")
+    parser.add_argument("--startup-check", action="store_true",
+                        help="print 'main window shown' once the window is on screen, then "
+                             "quit when its start-up work is done (start-up timing)")
     return parser.parse_known_args(list(argv))
 
 
@@ -116,9 +122,52 @@ class ScreenshotTimer(QObject):
         self.window.close()
 
 
+def _echo(text: str) -> None:
+    # A windowed build on Windows has no console: sys.stdout is None there.
+    stream = sys.stdout or sys.stderr
+    if stream is not None:
+        print(text, file=stream, flush=True)
+
+
+def self_test(home: str | None) -> int:
+    """The headless self-test of an installation (see core.selftest); the exit status."""
+    from core.selftest import run_self_test, stage_printer
+
+    report = run_self_test(Path(home) if home else None, progress=stage_printer(_echo))
+    for line in report.lines():
+        _echo(line)
+    return 0 if report.ok else 1
+
+
+class StartupCheck(QObject):
+    """Says when the main window is on screen, then closes it once its start-up work (the
+    model status, ...) is done: quitting in the middle of that would be a test of quitting."""
+
+    def __init__(self, app: QApplication, window: MainWindow) -> None:
+        super().__init__(window)
+        self.app, self.window = app, window
+        self._started = time.monotonic()
+        self._timer = QTimer(self)
+        self._timer.setInterval(100)
+        self._timer.timeout.connect(self._close_when_idle)
+        QTimer.singleShot(0, self._report)
+
+    def _report(self) -> None:
+        self.app.processEvents()  # the first paint
+        _echo("main window shown" if self.window.isVisible() else "main window NOT shown")
+        self._timer.start()
+
+    def _close_when_idle(self) -> None:
+        if self.window.is_idle() or time.monotonic() - self._started > SCREENSHOT_TIMEOUT_S:
+            self._timer.stop()
+            self.window.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the desktop app; returns the process exit status."""
     args, qt_args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.self_test:
+        return self_test(args.home)
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(
         [sys.argv[0] if sys.argv else "idfsr-desktop", *qt_args])
@@ -141,7 +190,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 QTimer.singleShot(0, lambda: window.restore_photos(
                     [p.expanduser().absolute() for p in args.restore]))
             screenshot = None
-            if args.screenshot is not None:
+            if args.startup_check:
+                StartupCheck(app, window)
+            elif args.screenshot is not None:
                 screenshot = ScreenshotTimer(window, args.screenshot.expanduser().absolute(),
                                              args.page)
             elif args.page is not None:

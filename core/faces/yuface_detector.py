@@ -12,7 +12,6 @@ thread; the setting is per thread in OpenMP, so it is made before every call.
 from __future__ import annotations
 
 import ctypes
-import importlib.util
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +24,7 @@ from numpy.typing import NDArray
 from core.errors import ModelMissingError
 from core.faces.detections import Detections
 from core.models.base import InferenceModel
+from core.resources import package_data_path
 
 RawDetect = Callable[[NDArray[np.uint8]], NDArray[Any]]
 
@@ -41,13 +41,13 @@ class YuFaceModel(InferenceModel[tuple[RawDetect, Callable[[int], Any] | None]])
         self.call_lock = threading.Lock()
 
     def _locate(self) -> Path:
-        spec = importlib.util.find_spec("yuface")
-        if spec is None or spec.origin is None:
+        folder = package_data_path("yuface")
+        if folder is None:
             raise ModelMissingError(
                 "yuface",
                 "the tiny-face detector is missing: install it with `pip install yuface`",
             )
-        return Path(spec.origin).parent
+        return folder
 
     def _load(self, path: Path) -> tuple[RawDetect, Callable[[int], Any] | None]:
         from yuface.yuface import detect as raw_detect  # the extension, without its wrapper

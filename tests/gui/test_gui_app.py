@@ -1,9 +1,11 @@
-"""The `idfsr-desktop` entry point, run in-process: --home, --demo and --screenshot together."""
+"""The `idfsr-desktop` entry point, run in-process: --home, --demo and --screenshot together,
+--startup-check and --self-test."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
 
@@ -44,3 +46,32 @@ def test_demo_run_indexes_the_demo_and_saves_a_screenshot(qtbot: QtBot, tmp_path
         assert len(list_photos(ctx, status="ok")) == len(demo_files) > 0
     assert (home / "config" / "desktop.ini").is_file()
     assert (home / "logs" / "desktop.log").is_file()
+
+
+def test_startup_check_reports_the_window_and_quits(
+        qtbot: QtBot, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--home", str(tmp_path / "home"), "--startup-check"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["main window shown"]
+
+
+def test_self_test_flag_prints_the_report_and_exits_with_its_verdict(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from core import selftest
+
+    homes: list[Path | None] = []
+
+    def fake(home: Path | None, **_kw: object) -> selftest.SelfTestReport:
+        homes.append(home)
+        report = selftest.SelfTestReport(seconds=1.0)
+        report.add("index", ok, "17 of 17 demo photos indexed")
+        return report
+
+    monkeypatch.setattr(selftest, "run_self_test", fake)
+    ok = True
+    assert main(["--self-test", "--home", str(tmp_path)]) == 0
+    ok = False
+    assert main(["--self-test"]) == 1
+    assert homes == [tmp_path, None]
+    out = capsys.readouterr().out
+    assert "self-test passed in 1 s" in out and "self-test FAILED in 1 s" in out

