@@ -2,12 +2,15 @@
 
 Read-only: nothing is downloaded or loaded here. The first-run page, the settings and
 the fitting UI show this; `restoration_model` gives the hash that fitted identities are
-recorded against. The restoration model and the device need torch, so call these off
-the GUI thread.
+recorded against. The device needs torch and the model lookup hashes its weights, so
+call these off the GUI thread.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +20,22 @@ from core.faces.backends import choose_backend
 from core.models.base import sha256_file
 from core.models.catalog import DEFAULT_PACK, PACKS, PackSpec
 from core.models.insightface_pack import installed_packs
+from core.resources import resources_root
 
 _SHA_CACHE = "restoration_model_sha256"
+_PROBE_TIMEOUT_S = 300  # a cold import of torch from a slow disk, with room to spare
+
+# Where core.idfsr.checkpoint looks for a model, restated here because importing it
+# imports torch and diffusers: seconds of a background thread holding the GIL (the
+# desktop app's event loop stalled 0.2-0.6 s at a time while its startup check of
+# fitted identities ran). tests/core/test_model_status.py holds the two in step.
+DEFAULT_MODEL_NAME = "idfsr-default"
+WEIGHTS_FILE = "diffusion_pytorch_model.safetensors"
+
+
+def model_folders(ctx: AppContext, name: str = DEFAULT_MODEL_NAME) -> list[Path]:
+    """Where a restoration model of this name is looked for, first match wins (no torch)."""
+    return [ctx.paths.models / "idfsr" / name, resources_root() / "models" / name]
 
 
 @dataclass(frozen=True)
@@ -69,10 +86,8 @@ def face_model_status(ctx: AppContext) -> FaceModelStatus:
 
 def restoration_model(ctx: AppContext, model: str | None = None) -> RestorationModel | None:
     """The installed IDFSR model by that name (default: the bundled one's), or None."""
-    from core.idfsr.checkpoint import DEFAULT_MODEL, WEIGHTS_NAME, model_search_path
-
-    for folder in model_search_path(ctx.paths, model or DEFAULT_MODEL):
-        weights = folder / WEIGHTS_NAME
+    for folder in model_folders(ctx, model or DEFAULT_MODEL_NAME):
+        weights = folder / WEIGHTS_FILE
         if not weights.is_file():
             continue
         stat = weights.stat()
@@ -86,20 +101,24 @@ def restoration_model(ctx: AppContext, model: str | None = None) -> RestorationM
 
 
 def device_status(preference: str | None = None) -> DeviceStatus:
-    """What the device preference (default "auto") resolves to on this machine."""
-    import torch
+    """What the device preference (default "auto") resolves to on this machine.
 
-    from core.idfsr.device import select_device
-
-    wanted = preference or "auto"
+    Where torch is not imported yet, a child process answers: importing torch holds the
+    GIL for long stretches (loading libtorch, registering its operators), which froze the
+    desktop app's event loop for 0.2-1 s at a time while a status page checked the device.
+    """
+    if "torch" in sys.modules or getattr(sys, "frozen", False):  # a packaged app has no -m
+        return _device_status_here(preference)
     try:
-        device = select_device(wanted)
-    except IdfsrError as exc:
-        return DeviceStatus(wanted, None, "unavailable", str(exc))
-    if device.type == "cuda":
-        name = f"{torch.cuda.get_device_name(device)} (CUDA)"
-    elif device.type == "mps":
-        name = "Apple GPU (Metal)"
-    else:
-        name = f"CPU ({torch.get_num_threads()} threads)"
-    return DeviceStatus(wanted, device.type, name)
+        done = subprocess.run([sys.executable, "-m", "core.device_probe", preference or "auto"],
+                              capture_output=True, text=True, timeout=_PROBE_TIMEOUT_S,
+                              check=True)
+        return DeviceStatus(**json.loads(done.stdout.strip().splitlines()[-1]))
+    except (OSError, subprocess.SubprocessError, ValueError, TypeError, IndexError):
+        return _device_status_here(preference)  # no usable child: answer here after all
+
+
+def _device_status_here(preference: str | None) -> DeviceStatus:
+    from core.device_probe import device_facts
+
+    return DeviceStatus(**device_facts(preference or "auto"))

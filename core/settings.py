@@ -50,6 +50,22 @@ class FaceSettings(BaseModel):
     pack: str = Field("buffalo_l", description="insightface pack used when installed")
 
 
+class RestoreSettings(BaseModel):
+    """The Restore page's starting knobs (the engine's defaults until the user sets them) and
+    how long restored results wait in the work folder before they are pruned."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    steps: int = Field(25, ge=1, le=1000)
+    candidates: int = Field(4, ge=1, le=16)
+    fidelity: float = Field(0.0, ge=0.0, le=1.0)
+    identity_strength: float = Field(2.0, ge=0.0, le=10.0)
+    scale: float = Field(2.0, ge=1.0, le=4.0)
+    keep_work_days: int = Field(14, ge=0, le=3650,
+                                description="unexported results older than this are removed "
+                                            "at start; 0 = never")
+
+
 class Settings(BaseModel):
     """Everything the user can set. Unknown keys from other versions are ignored."""
 
@@ -58,6 +74,7 @@ class Settings(BaseModel):
     schema_version: int = SCHEMA_VERSION
     index: IndexSettings = IndexSettings()  # pydantic copies defaults per instance
     faces: FaceSettings = FaceSettings()
+    restore: RestoreSettings = RestoreSettings()
     face_backend: Literal["auto", "insightface", "embedded"] = "auto"
     device: str = "auto"
     output_dir: Path | None = None

@@ -1,16 +1,16 @@
-"""The Library page: counts, a status filter and a virtualised thumbnail grid of every photo;
-its context menu sends photos to the Restore page."""
+"""The Library page: counts, a filter bar (folder, dates, faces, person, status) and a
+virtualised thumbnail grid; double-click opens a photo in the viewer, the context menu sends
+photos to the Restore page."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFrame,
-    QHBoxLayout,
     QLabel,
     QListView,
     QMenu,
@@ -21,19 +21,18 @@ from PySide6.QtWidgets import (
 )
 
 from core.context import AppContext
+from core.library.browse import PhotoFilter
 from core.library.service import library_status, photo_thumbnail
 from idfsr_desktop.empty_state_widget import EmptyStateWidget
+from idfsr_desktop.library_filter_widget import LibraryFilterWidget
 from idfsr_desktop.photo_item_delegate import PhotoItemDelegate
 from idfsr_desktop.photo_list_model import PhotoListModel, PhotoRole
+from idfsr_desktop.photo_viewer_dialog import PhotoViewerDialog
+from idfsr_desktop.task_runner import TaskRunner
 from idfsr_desktop.thumbnail_loader import ThumbnailLoader
 
 THUMB_SIZE = 160  # logical pixels; the thumbnail cache holds 256 px, enough up to ~150 % scale
 
-FILTERS: tuple[tuple[str, str | None], ...] = (
-    ("All", None),
-    ("Unreadable", "error"),
-    ("Missing", "missing"),
-)
 _FILTER_NOUNS = {"error": "unreadable photos", "missing": "missing photos"}
 
 
@@ -59,31 +58,30 @@ class LibraryWidget(QWidget):
     open_demo_requested = Signal()
     restore_requested = Signal(list)  # [Path]: photos to restore
 
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, runner: TaskRunner | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ctx = ctx
+        self._runner = runner
+        self.viewer: PhotoViewerDialog | None = None
         self._indexing = False
         self._has_roots = False
+        self._counts = ""
         self.thumbnails = ThumbnailLoader(lambda photo: photo_thumbnail(ctx, photo), self)
         self.model = PhotoListModel(ctx, self.thumbnails, self)
 
         self.counts_label = QLabel()
         # A long line may be clipped rather than hold the window wide.
         self.counts_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.filter_combo = QComboBox()
-        for text, status in FILTERS:
-            self.filter_combo.addItem(text, status)
-        self.filter_combo.setToolTip("Show only the photos with this status")
-        self.filter_combo.currentIndexChanged.connect(self._on_filter_changed)
-        filter_label = QLabel("&Show:")
-        filter_label.setBuddy(self.filter_combo)
+        self.filters = LibraryFilterWidget(ctx, runner)
+        self.filters.changed.connect(self._on_filter_changed)
 
         self.header = QWidget()
-        header_row = QHBoxLayout(self.header)
-        header_row.setContentsMargins(0, 0, 0, 0)
-        header_row.addWidget(self.counts_label, 1)
-        header_row.addWidget(filter_label)
-        header_row.addWidget(self.filter_combo)
+        header_column = QVBoxLayout(self.header)
+        header_column.setContentsMargins(0, 0, 0, 0)
+        header_column.setSpacing(self.fontMetrics().height() // 3)
+        header_column.addWidget(self.counts_label)
+        header_column.addWidget(self.filters)
 
         self.view = self._make_view()
         self.empty_state = EmptyStateWidget()
@@ -118,8 +116,33 @@ class LibraryWidget(QWidget):
         view.setModel(self.model)
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         view.customContextMenuRequested.connect(self._context_menu)
+        view.activated.connect(self.open_viewer)  # double-click or Enter
         view.verticalScrollBar().setSingleStep(THUMB_SIZE // 4)
         return view
+
+    @property
+    def filter_combo(self) -> QComboBox:
+        """The status filter (the last control of the filter bar)."""
+        return self.filters.status_combo
+
+    def open_viewer(self, index: QModelIndex) -> PhotoViewerDialog | None:
+        """Show the photo at `index` large, with its faces; next/previous walk the grid."""
+        if not index.isValid():
+            return None
+        if self.viewer is None:
+            self.viewer = PhotoViewerDialog(self._ctx, self.model, self._runner, self)
+            self.viewer.restore_requested.connect(self.restore_requested)
+            self.viewer.row_changed.connect(self._follow_viewer)
+        self.viewer.show_row(index.row())
+        self.viewer.show()
+        self.viewer.raise_()
+        self.viewer.activateWindow()
+        return self.viewer
+
+    def _follow_viewer(self, row: int) -> None:
+        index = self.model.index(row)
+        self.view.setCurrentIndex(index)
+        self.view.scrollTo(index)
 
     def selected_paths(self) -> list[Path]:
         """The selected photos that can be read (not missing, not unreadable)."""
@@ -162,11 +185,12 @@ class LibraryWidget(QWidget):
         """Re-read counts and rows from the DB (after indexing, adding a folder…)."""
         status = library_status(self._ctx)
         self._has_roots = bool(status["roots"])
-        self.counts_label.setText(counts_text(status))
+        self._counts = counts_text(status)
         dpr = self.devicePixelRatioF()
         side = round(THUMB_SIZE * dpr)
         self.model.thumbnail_size = QSize(side, side)
         self.model.reload()
+        self.filters.refresh_choices()
         self._update_page()
 
     def set_indexing(self, indexing: bool) -> None:
@@ -182,12 +206,17 @@ class LibraryWidget(QWidget):
         """Stop loading thumbnails (the window is closing)."""
         self.thumbnails.shutdown()
 
-    def _on_filter_changed(self, _: int) -> None:
-        self.model.set_status_filter(self.filter_combo.currentData())
+    def _on_filter_changed(self, where: PhotoFilter) -> None:
+        self.model.set_filter(where)
         self._update_page()
 
     def _update_page(self) -> None:
         self.header.setVisible(self._has_roots)
+        shown = ""
+        if self.model.photo_filter.narrows:  # rows are fetched in windows: "200+" until all are
+            more = "+" if self.model.canFetchMore() else ""
+            shown = f" · {self.model.rowCount():,}{more} shown"
+        self.counts_label.setText(self._counts + shown)
         if not self._has_roots:
             self.empty_state.show_message(
                 "Your library is empty",
@@ -199,8 +228,12 @@ class LibraryWidget(QWidget):
         elif self._indexing:
             self.empty_state.show_message("Looking for photos…",
                                           "They appear here when indexing finishes.")
-        elif self.status_filter is not None:
+        elif self.model.photo_filter == PhotoFilter(status=self.status_filter) \
+                and self.status_filter is not None:
             self.empty_state.show_message(f"No {_FILTER_NOUNS[self.status_filter]}")
+        elif self.model.photo_filter.narrows:
+            self.empty_state.show_message("No photos match the filters",
+                                          "Change them above, or click Clear.")
         else:
             self.empty_state.show_message(
                 "No photos found", "The library folders hold no photos yet, or they have not "

@@ -119,13 +119,14 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)  # photos dropped anywhere go to the Restore page
         self.setWindowIcon(app_icon())
 
-        self.library = LibraryWidget(ctx)
+        self.library = LibraryWidget(ctx, self.runner)
         self.library.add_folder_requested.connect(self.choose_folder)
         self.library.open_demo_requested.connect(self.open_demo_library)
         self.people = PeopleWidget(ctx, self.runner, self.editor, self.fits)
         self.restorer = RestoreController(ctx, self.runner, self)
         self.restorer.failed.connect(self.show_error)
         self.restore = RestoreWidget(ctx, self.restorer)
+        self.restorer.prune_old_work()
         self.library.restore_requested.connect(self.restore_photos)
         self.jobs = JobsWidget(self.runner)
         self.first_run = FirstRunWidget(ctx, self.runner)
@@ -469,7 +470,7 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> SettingsDialog:
         """The settings dialog (window-modal; applies on OK)."""
-        dialog = SettingsDialog(self.ctx, self)
+        dialog = SettingsDialog(self.ctx, self, self.restorer)
         dialog.accepted.connect(lambda: self._settings_applied(dialog.change))
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
@@ -484,6 +485,8 @@ class MainWindow(QMainWindow):
         if change.library_changed:
             self._library_changed(index=bool(change.added_folders))
             self.people.refresh()
+        if change.restore_defaults_changed:
+            self.restore.use_defaults()
         if change.face_backend_changed and not change.added_folders:
             self.task_status.show_message(
                 "Face backend changed: faces are analysed again with it at the next indexing "

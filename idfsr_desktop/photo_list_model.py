@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import PurePath
 from typing import Any
 
@@ -15,7 +16,8 @@ from PySide6.QtCore import (
 )
 
 from core.context import AppContext
-from core.library.service import PhotoInfo, list_photos
+from core.library.browse import PhotoFilter, filtered_photos
+from core.library.service import PhotoInfo
 from idfsr_desktop.thumbnail_loader import ThumbnailLoader
 
 FETCH_BATCH = 200
@@ -43,7 +45,8 @@ def photo_tooltip(photo: PhotoInfo) -> str:
 
 
 class PhotoListModel(QAbstractListModel):
-    """Rows are PhotoInfo in path order, optionally of one status; thumbnails load lazily."""
+    """Rows are PhotoInfo in path order, those a PhotoFilter lets through; thumbnails load
+    lazily."""
 
     def __init__(
         self, ctx: AppContext, thumbnails: ThumbnailLoader, parent: QObject | None = None
@@ -51,7 +54,7 @@ class PhotoListModel(QAbstractListModel):
         super().__init__(parent)
         self._ctx = ctx
         self._thumbnails = thumbnails
-        self._status: str | None = None
+        self._filter = PhotoFilter()
         self._photos: list[PhotoInfo] = []
         self._row_of_key: dict[str, list[int]] = {}
         self._exhausted = False
@@ -61,12 +64,21 @@ class PhotoListModel(QAbstractListModel):
     @property
     def status_filter(self) -> str | None:
         """The status shown (None: every photo)."""
-        return self._status
+        return self._filter.status
+
+    @property
+    def photo_filter(self) -> PhotoFilter:
+        """Which photos are shown."""
+        return self._filter
 
     def set_status_filter(self, status: str | None) -> None:
         """Show only photos of this status (None: all) and start again from the top."""
-        if status != self._status:
-            self._status = status
+        self.set_filter(replace(self._filter, status=status))
+
+    def set_filter(self, where: PhotoFilter) -> None:
+        """Show only the photos this filter lets through and start again from the top."""
+        if where != self._filter:
+            self._filter = where
             self.reload()
 
     def reload(self) -> None:
@@ -91,8 +103,8 @@ class PhotoListModel(QAbstractListModel):
     def fetchMore(self, parent: AnyIndex = QModelIndex()) -> None:  # noqa: B008
         if parent.isValid() or self._exhausted:
             return
-        batch = list_photos(self._ctx, status=self._status, offset=len(self._photos),
-                            limit=FETCH_BATCH)
+        batch = filtered_photos(self._ctx, self._filter, offset=len(self._photos),
+                                limit=FETCH_BATCH)
         if len(batch) < FETCH_BATCH:
             self._exhausted = True
         if not batch:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader
@@ -23,10 +22,11 @@ from core.jobs import CancelToken, Progress, ProgressCallback
 from core.restore.options import NOBODY, PersonChoice, RestoreOptions
 from core.restore.outputs import export_output
 from core.restore.pipeline import collect_inputs, find_faces, restore_photos
+from core.restore.recompose import candidate_paths, chosen_index, recompose
 from core.restore.report import FaceResult, PhotoResult, RestoreReport
+from core.work_cache import Pruned, WorkUsage, prune, usage, work_folder
 from idfsr_desktop.task_runner import TaskHandle, TaskRunner
 
-WORK_FOLDER = "restore-work"  # under the cache: results wait here until exported
 MAX_VIEW_SIDE = 4096  # photos are shown at most this large (old scans are far smaller)
 
 
@@ -56,7 +56,9 @@ class QueuedPhoto:
     result: PhotoResult | None = None
     after: QImage | None = None
     crops: dict[int, tuple[QImage, QImage]] = field(default_factory=dict)  # face -> (LR, result)
+    candidates: dict[int, list[QImage]] = field(default_factory=dict)  # face -> sampled ones
     exported: list[Path] = field(default_factory=list)
+    composing: bool = False  # another candidate is being put in
 
     @property
     def faces(self) -> list[FaceResult]:
@@ -68,7 +70,7 @@ class QueuedPhoto:
     def restorable(self) -> bool:
         """Whether a run can restore it now."""
         return self.status in ("ready", "restored", "unchanged", "cancelled", "error") \
-            and self.found is not None and bool(self.found.faces)
+            and self.found is not None and bool(self.found.faces) and not self.composing
 
     def person_choices(self) -> tuple[PersonChoice, ...]:
         """The user's choices as the engine takes them, limited to this photo's path."""
@@ -82,21 +84,43 @@ def _find_job(ctx: AppContext, path: Path, *, progress: ProgressCallback,
     return found, read_image(path)
 
 
+@dataclass
+class ResultImages:
+    """The pictures of one output, read off the GUI thread: the photo and per face its crops."""
+
+    after: QImage
+    crops: dict[int, tuple[QImage, QImage]]  # face -> (LR, result)
+    candidates: dict[int, list[QImage]]  # face -> every sampled candidate, in order
+
+
+def read_result_images(photo: PhotoResult) -> ResultImages:
+    """The output photo, each face's LR/result pair and its kept candidates."""
+    crops: dict[int, tuple[QImage, QImage]] = {}
+    candidates: dict[int, list[QImage]] = {}
+    for face in photo.faces:
+        if "lr" in face.crops and "result" in face.crops:
+            crops[face.number] = (read_image(face.crops["lr"]),
+                                  read_image(face.crops["result"]))
+        kept = candidate_paths(face)
+        if kept and None not in kept:
+            candidates[face.number] = [read_image(p) for p in kept if p is not None]
+    return ResultImages(read_image(photo.output or ""), crops, candidates)
+
+
 def _restore_job(ctx: AppContext, paths: list[Path], out_dir: Path, options: RestoreOptions, *,
                  progress: ProgressCallback, cancel: CancelToken
-                 ) -> tuple[RestoreReport, dict[str, Any]]:
+                 ) -> tuple[RestoreReport, dict[str, ResultImages]]:
     report = restore_photos(ctx, paths, out_dir, options, progress=progress, cancel=cancel)
-    images: dict[str, Any] = {}
-    for photo in report.photos:
-        if photo.output is None:
-            continue
-        crops = {}
-        for face in photo.faces:
-            if "lr" in face.crops and "result" in face.crops:
-                crops[face.number] = (read_image(face.crops["lr"]),
-                                      read_image(face.crops["result"]))
-        images[photo.source] = (read_image(photo.output), crops)
+    images = {photo.source: read_result_images(photo) for photo in report.photos
+              if photo.output is not None}
     return report, images
+
+
+def _recompose_job(ctx: AppContext, result: PhotoResult, choices: dict[int, int], *,
+                   progress: ProgressCallback, cancel: CancelToken
+                   ) -> tuple[PhotoResult, ResultImages]:
+    done = recompose(ctx, result, choices, progress=progress, cancel=cancel)
+    return done, read_result_images(done)
 
 
 class RestoreController(QObject):
@@ -161,7 +185,39 @@ class RestoreController(QObject):
 
     def work_folder(self) -> Path:
         """Where runs write their results before any export."""
-        return self._ctx.paths.cache / WORK_FOLDER
+        return work_folder(self._ctx.paths)
+
+    # ---- the work folder (a cache) ---------------------------------------------------------
+
+    def outputs_in_use(self) -> list[Path]:
+        """The results the queue shows: never pruned or cleared."""
+        return [Path(p.result.output) for p in self.photos
+                if p.result is not None and p.result.output]
+
+    def prune_old_work(self) -> TaskHandle | None:
+        """Remove results older than the settings keep (at start; none when set to 0)."""
+        days = self._ctx.settings.restore.keep_work_days
+        if days <= 0 or self._closed:
+            return None
+        job = functools.partial(_prune_job, self.work_folder(), days, self.outputs_in_use())
+        return self._runner.submit(job, title="Pruning old restore results", listed=False)
+
+    def measure_work(self) -> TaskHandle:
+        """How much the work folder holds (finished: WorkUsage)."""
+        folder = self.work_folder()
+
+        def job(*, progress: ProgressCallback, cancel: CancelToken) -> WorkUsage:
+            return usage(folder)
+
+        return self._runner.submit(job, title="Measuring restore results", listed=False)
+
+    def clear_work(self) -> TaskHandle | None:
+        """Remove every result the queue does not show (finished: Pruned); None while a
+        restore runs (it writes there)."""
+        if self.is_running() or self._closed:
+            return None
+        job = functools.partial(_prune_job, self.work_folder(), None, self.outputs_in_use())
+        return self._runner.submit(job, title="Clearing restore results")
 
     # ---- finding faces --------------------------------------------------------------------
 
@@ -236,7 +292,7 @@ class RestoreController(QObject):
             self.task.cancel()
 
     def _on_restored(self, photos: list[QueuedPhoto],
-                     result: tuple[RestoreReport, dict[str, Any]]) -> None:
+                     result: tuple[RestoreReport, dict[str, ResultImages]]) -> None:
         report, images = result
         by_source = {Path(p.source): p for p in report.photos}
         for photo in photos:
@@ -249,8 +305,52 @@ class RestoreController(QObject):
                 photo.result = done
                 photo.status = done.status if done.status != "no_faces" else "unchanged"
                 photo.message = done.message
-                photo.after, photo.crops = images.get(done.source, (None, {}))
+                self._show_images(photo, images.get(done.source))
             self.changed.emit(photo)
+
+    @staticmethod
+    def _show_images(photo: QueuedPhoto, images: ResultImages | None) -> None:
+        if images is None:
+            photo.after, photo.crops, photo.candidates = None, {}, {}
+        else:
+            photo.after, photo.crops = images.after, images.crops
+            photo.candidates = images.candidates
+
+    # ---- choosing another candidate -------------------------------------------------------
+
+    def choose_candidate(self, photo: QueuedPhoto, face: int, index: int) -> TaskHandle | None:
+        """Show candidate `index` (0-based) of face `face` instead: the photo is composed again
+        from the original into a new file of the work folder (no model runs); None if there is
+        nothing to change or the photo is busy."""
+        result = photo.result
+        if result is None or result.output is None or photo.status != "restored" \
+                or self._closed or photo.composing:
+            return None
+        current = next((f for f in result.faces if f.number == face), None)
+        if current is None or chosen_index(current) in (None, index) \
+                or not 0 <= index < len(current.candidates):
+            return None
+        photo.composing = True
+        self.changed.emit(photo)
+        job = functools.partial(_recompose_job, self._ctx, result, {face: index})
+        return self._runner.submit(
+            job, title=f"Composing {photo.path.name} again", listed=False,
+            on_finished=functools.partial(self._on_recomposed, photo),
+            on_failed=functools.partial(self._on_recompose_failed, photo),
+            on_cancelled=functools.partial(self._on_recompose_failed, photo, ""))
+
+    def _on_recomposed(self, photo: QueuedPhoto, done: tuple[PhotoResult, ResultImages]
+                       ) -> None:
+        photo.composing = False
+        photo.result, images = done
+        self._show_images(photo, images)
+        self.changed.emit(photo)
+
+    def _on_recompose_failed(self, photo: QueuedPhoto, message: str) -> None:
+        photo.composing = False
+        self.changed.emit(photo)
+        if message:
+            self.failed.emit("Choosing the candidate failed", message)
 
     def _on_restore_failed(self, photos: list[QueuedPhoto], message: str) -> None:
         for photo in photos:
@@ -280,6 +380,11 @@ class RestoreController(QObject):
     def shutdown(self) -> None:
         """Start nothing new (the runner cancels what runs)."""
         self._closed = True
+
+
+def _prune_job(folder: Path, days: float | None, keep: list[Path], *,
+               progress: ProgressCallback, cancel: CancelToken) -> Pruned:
+    return prune(folder, older_than_days=days, keep=keep)
 
 
 def _export_job(image: Path, out_dir: Path, *, progress: ProgressCallback,

@@ -40,7 +40,8 @@ class RestoreOptionsWidget(QWidget):
     """A form over RestoreOptions; `options()` gives the values, other fields kept."""
 
     def __init__(self, defaults: RestoreOptions | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, form: QFormLayout | None = None) -> None:
+        """`form`: put the rows into that form (another dialog's) instead of one of its own."""
         super().__init__(parent)
         self.base = defaults or RestoreOptions()
         self.fidelity = _double(0.0, 1.0, 0.1, 2, TIPS["fidelity"])
@@ -49,8 +50,9 @@ class RestoreOptionsWidget(QWidget):
         self.candidates = _int(1, 16, TIPS["candidates"])
         self.scale = _double(1.0, 4.0, 0.5, 1, TIPS["scale"])
         self.scale.setSuffix(" ×")
-        form = QFormLayout(self)
-        form.setContentsMargins(0, 0, 0, 0)
+        if form is None:
+            form = QFormLayout(self)
+            form.setContentsMargins(0, 0, 0, 0)
         form.addRow("&Fidelity:", self.fidelity)
         form.addRow("&Identity strength:", self.identity_strength)
         form.addRow("S&teps:", self.steps)

@@ -30,9 +30,11 @@ from core.people.service import list_people
 from core.restore.report import FaceResult
 from idfsr_desktop.before_after_widget import BeforeAfterWidget, FaceMark
 from idfsr_desktop.empty_state_widget import EmptyStateWidget
+from idfsr_desktop.restore_candidates_widget import RestoreCandidatesWidget
 from idfsr_desktop.restore_controller import QueuedPhoto, RestoreController
 from idfsr_desktop.restore_faces_widget import RestoreFacesWidget
 from idfsr_desktop.restore_options_widget import RestoreOptionsWidget
+from idfsr_desktop.restore_settings_widget import restore_defaults
 from idfsr_desktop.theme import secondary_text, title_font
 
 STATUS_TEXT = {"waiting": "Waiting", "finding": "Finding faces…", "ready": "Ready",
@@ -146,7 +148,12 @@ class RestoreWidget(QWidget):
         self.faces = RestoreFacesWidget()
         self.faces.person_chosen.connect(self._on_person_chosen)
         self.faces.face_selected.connect(self.view.zoom_to_face)
-        self.options = RestoreOptionsWidget()
+        self.faces.face_selected.connect(self._show_candidates)
+        self.candidates_label = QLabel()
+        secondary_text(self.candidates_label)
+        self.candidates = RestoreCandidatesWidget()
+        self.candidates.candidate_chosen.connect(self._on_candidate_chosen)
+        self.options = RestoreOptionsWidget(restore_defaults(ctx.settings.restore))
         self.run_button = QPushButton("&Restore")
         self.run_button.setDefault(True)
         self.run_button.clicked.connect(self.run_current)
@@ -169,6 +176,8 @@ class RestoreWidget(QWidget):
         side_column.setContentsMargins(0, 0, 0, 0)
         side_column.addWidget(QLabel("Faces"))
         side_column.addWidget(self.faces, 1)
+        side_column.addWidget(self.candidates_label)
+        side_column.addWidget(self.candidates)
         settings_box = QGroupBox("Restoration")
         settings_column = QVBoxLayout(settings_box)
         settings_column.addWidget(self.options)
@@ -238,6 +247,10 @@ class RestoreWidget(QWidget):
         """Take the current photo off the queue."""
         if self.current is not None and self.current.status != "restoring":
             self.controller.remove(self.current)
+
+    def use_defaults(self) -> None:
+        """Start again from the knobs the settings hold (after the user changed them there)."""
+        self.options.set_options(restore_defaults(self._ctx.settings.restore, self.options.base))
 
     # ---- running --------------------------------------------------------------------------
 
@@ -320,6 +333,7 @@ class RestoreWidget(QWidget):
         self.centre.setCurrentIndex(0 if photo is None else 1)
         if photo is None:
             self.faces.show_faces([], [])
+            self._show_candidates(None)
             self.view.set_images(None, None)
             self.view.set_marks([])
             self._update_buttons()
@@ -339,6 +353,7 @@ class RestoreWidget(QWidget):
                 self.faces.blockSignals(True)
                 self.faces.selectRow(selected)
                 self.faces.blockSignals(False)
+        self._show_candidates(self._candidates_face(photo))
         self.photo_label.setText(self._photo_text(photo))
         self._update_buttons()
 
@@ -354,6 +369,32 @@ class RestoreWidget(QWidget):
         elif photo.message:
             parts.append(photo.message)
         return " · ".join(parts)
+
+    def _candidates_face(self, photo: QueuedPhoto) -> int | None:
+        """The face whose candidates are shown: the selected one, else the first that has them."""
+        row = self.faces.currentRow()
+        item = self.faces.item(row, 0) if row >= 0 else None
+        if item is not None:
+            return int(item.data(Qt.ItemDataRole.UserRole))
+        return next(iter(sorted(photo.candidates)), None)
+
+    def _show_candidates(self, number: int | None) -> None:
+        photo = self.current
+        images = photo.candidates.get(number, []) if photo is not None and number else []
+        face = next((f for f in photo.faces if f.number == number), None) if images \
+            and photo is not None else None
+        busy = photo is not None and photo.composing
+        self.candidates.show_face(face, images, busy=busy)
+        self.candidates.setVisible(face is not None)
+        self.candidates_label.setVisible(face is not None)
+        if face is not None:
+            self.candidates_label.setText(
+                f"Face {face.number}: putting in another candidate…" if busy else
+                f"Face {face.number}: {len(images)} candidates; click one to use it instead")
+
+    def _on_candidate_chosen(self, number: int, index: int) -> None:
+        if self.current is not None:
+            self.controller.choose_candidate(self.current, number, index)
 
     def _on_person_chosen(self, number: int, person_id: int | None) -> None:
         if self.current is None:

@@ -1,4 +1,5 @@
-"""Settings: library folders, models folder, face backend, device, output folder."""
+"""Settings: library folders, models folder and face backend; where restored photos go, the
+device, the Restore page's starting knobs and its work folder."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +28,8 @@ from core.context import AppContext
 from core.errors import IdfsrError
 from core.library.service import add_root, list_roots, remove_root
 from core.paths import AppPaths
+from idfsr_desktop.restore_controller import RestoreController
+from idfsr_desktop.restore_settings_widget import RestoreSettingsWidget
 from idfsr_desktop.theme import error_colour, secondary_text
 
 BACKENDS = (
@@ -33,8 +37,6 @@ BACKENDS = (
     ("insightface (needs a downloaded pack)", "insightface"),
     ("Embedded (bundled, works offline)", "embedded"),
 )
-DEVICES = (("Automatic: a GPU when there is one", "auto"), ("CPU", "cpu"),
-           ("NVIDIA GPU (CUDA)", "cuda"), ("Apple GPU (Metal)", "mps"))
 PathRole = Qt.ItemDataRole.UserRole + 1
 
 
@@ -48,6 +50,7 @@ class SettingsChange:
     face_backend_changed: bool = False
     models_dir_changed: bool = False
     device_changed: bool = False
+    restore_defaults_changed: bool = False
 
     @property
     def library_changed(self) -> bool:
@@ -90,7 +93,8 @@ class PathField(QWidget):
 class SettingsDialog(QDialog):
     """Edits a copy; OK applies it through core (folders) and saves the settings."""
 
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None,
+                 restorer: RestoreController | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.change: SettingsChange | None = None
@@ -128,9 +132,10 @@ class SettingsDialog(QDialog):
         self.models_field = PathField(defaults.models, "Choose the models folder")
         self.models_field.set_path(ctx.settings.models_dir)
         self.backend_combo = self._combo(BACKENDS, ctx.settings.face_backend)
-        self.device_combo = self._combo(DEVICES, ctx.settings.device)
         self.output_field = PathField(defaults.outputs, "Choose where restored photos go")
         self.output_field.set_path(ctx.settings.output_dir)
+        self.restoring = RestoreSettingsWidget(ctx, self.output_field, restorer)
+        self.device_combo = self.restoring.device_combo
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         palette = self.error_label.palette()
@@ -143,14 +148,17 @@ class SettingsDialog(QDialog):
         form.addRow("Library folders:", folders_box)
         form.addRow("Models folder:", self.models_field)
         form.addRow("Face backend:", self.backend_combo)
-        form.addRow("Device:", self.device_combo)
-        form.addRow("Restored photos:", self.output_field)
+        library = QWidget()
+        library.setLayout(form)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(library, "&Library")
+        self.tabs.addTab(self.restoring, "&Restoring")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                         | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addWidget(self.tabs)
         layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
         self.resize(em * 44, em * 26)
@@ -234,6 +242,8 @@ class SettingsDialog(QDialog):
         change.face_backend_changed = backend != settings.face_backend
         change.device_changed = device != settings.device
         change.models_dir_changed = models != settings.models_dir
+        change.restore_defaults_changed = self.restoring.changed_defaults(settings.restore)
+        self.restoring.apply(settings.restore)
         settings.face_backend = backend
         settings.device = device
         settings.models_dir = models

@@ -66,9 +66,43 @@ def test_restoration_model_is_found_and_hashed_once(app: AppContext,
     assert restoration_model(app, "no-such-model") is None
 
 
+def test_model_lookup_matches_the_checkpoint_module_without_importing_torch(
+        app: AppContext) -> None:
+    import subprocess
+    import sys
+
+    from core.idfsr.checkpoint import DEFAULT_MODEL, WEIGHTS_NAME, model_search_path
+    from core.model_status import DEFAULT_MODEL_NAME, WEIGHTS_FILE, model_folders
+
+    assert (DEFAULT_MODEL_NAME, WEIGHTS_FILE) == (DEFAULT_MODEL, WEIGHTS_NAME)
+    assert model_folders(app, "m") == model_search_path(app.paths, "m")
+    # the desktop app's startup check of fitted identities must not pull torch in
+    probe = ("import sys; from core.context import AppContext; "
+             "from core.model_status import restoration_model; "
+             f"ctx = AppContext.open({str(app.paths.home / 'probe')!r}); "
+             "restoration_model(ctx); ctx.close(); "
+             "sys.exit(('torch' in sys.modules) + 2 * ('diffusers' in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", probe], check=False).returncode == 0
+
+
 def test_device_status_names_the_device() -> None:
     auto = device_status()
     assert auto.kind in {"cpu", "cuda", "mps"} and auto.problem is None and auto.name
     assert device_status("cpu").name.startswith("CPU (")
     bad = device_status("tpu")
     assert bad.kind is None and bad.problem and "tpu" in bad.problem
+
+
+def test_device_status_from_a_child_process_matches_this_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    from types import SimpleNamespace
+
+    import core.model_status as status_mod
+
+    here = status_mod._device_status_here("cpu")
+    # as in an app that has not imported torch yet
+    monkeypatch.setattr(status_mod, "sys", SimpleNamespace(modules={}, executable=sys.executable))
+    assert device_status("cpu") == here
+    monkeypatch.setattr(status_mod, "_PROBE_TIMEOUT_S", 0.001)  # the child fails: answer here
+    assert device_status("cpu") == here

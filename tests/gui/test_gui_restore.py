@@ -189,6 +189,29 @@ def test_drop_change_person_restore_compare_export(qtbot: QtBot, window: MainWin
     assert sha(old_photo) == original
     assert sorted(p.name for p in old_photo.parent.iterdir()) == ["grey.png"]
 
+    # Another candidate of face 2: the photo is composed again into a new work file.
+    faces.selectRow(1)
+    strip = page.candidates
+    assert strip.isVisible() and strip.count() == 2 and strip.face is not None
+    assert "2 candidates" in page.candidates_label.text()
+    kept = next(i for i in range(2) if "kept" in strip.item(i).text())
+    other = strip.item(1 - kept)
+    assert "Click to use" in other.toolTip() and "Likeness" in other.toolTip()
+    before_pixels = page.view.after
+    strip.itemClicked.emit(other)
+    qtbot.waitUntil(lambda: not photo.composing and photo.result is not result, timeout=30_000)
+    new = photo.result
+    assert new is not None and new.output and Path(new.output).parent == work.parent
+    assert Path(new.output).name == "grey-restored-2.png" and work.is_file()
+    assert [c.chosen for c in new.faces[1].candidates] == [i != kept for i in range(2)]
+    assert [c.chosen for c in new.faces[0].candidates] == [
+        c.chosen for c in result.faces[0].candidates]
+    assert page.view.after is not before_pixels
+    assert page.view.after.width() == 2 * page.view.before.width()
+    assert "kept" in strip.item(1 - kept).text() and sha(old_photo) == original
+    jobs = window.jobs.model  # a quick step of the page, not a job in the list
+    assert not any(jobs.handle(i).title.startswith("Composing") for i in range(jobs.rowCount()))
+
     # A long run, cancelled: nothing more is written, the photo says so.
     written = sorted(window.restorer.work_folder().iterdir())
     page.options.set_options(RestoreOptions(steps=400, candidates=1, fit_steps=1))

@@ -4,6 +4,8 @@ output folder saved to the settings file."""
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 from PySide6.QtWidgets import QDialogButtonBox
@@ -11,7 +13,9 @@ from pytestqt.qtbot import QtBot
 
 from core.context import AppContext
 from core.library.service import add_root, list_photos, list_roots
+from core.restore.report import PhotoResult
 from idfsr_desktop.main_window import MainWindow
+from idfsr_desktop.restore_controller import QueuedPhoto
 from idfsr_desktop.settings_dialog import SettingsDialog
 
 
@@ -75,3 +79,45 @@ def test_removing_a_folder_from_the_window_forgets_its_photos(
     assert [r.path for r in list_roots(app)] == [str(keep.resolve())]
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 2)
     window.close()
+
+
+def test_restore_defaults_and_the_work_folder(qtbot: QtBot, window: MainWindow,
+                                              app: AppContext) -> None:
+    # An old unexported result, a recent one, and one the Restore page shows.
+    work = window.restorer.work_folder()
+    work.mkdir(parents=True)
+    for name in ("old-restored.png", "recent-restored.png", "shown-restored.png"):
+        (work / name).write_bytes(b"x" * 2000)
+    long_ago = time.time() - 40 * 86_400
+    os.utime(work / "old-restored.png", (long_ago, long_ago))
+    window.restorer.prune_old_work()  # as at start: 14 days by default
+    qtbot.waitUntil(lambda: not (work / "old-restored.png").exists(), timeout=10_000)
+    assert (work / "recent-restored.png").exists()
+
+    shown = QueuedPhoto(work / "shown.png")
+    shown.result = PhotoResult(str(work / "shown.png"), "restored",
+                               output=str(work / "shown-restored.png"))
+    window.restorer.photos.append(shown)
+    dialog = window.open_settings()
+    tab = dialog.restoring
+    qtbot.waitUntil(lambda: tab.usage_label.text() == "4.0 KB in 2 files", timeout=10_000)
+    assert tab.knobs.steps.value() == 25 and tab.keep_days.value() == 14
+    tab.knobs.steps.setValue(12)
+    tab.knobs.candidates.setValue(6)
+    tab.knobs.scale.setValue(3.0)
+    tab.keep_days.setValue(0)
+    tab.clear_button.click()
+    qtbot.waitUntil(lambda: "freed" in tab.usage_label.text(), timeout=10_000)
+    assert tab.usage_label.text() == "2.0 KB in 1 file (2.0 KB freed)"
+    assert sorted(p.name for p in work.iterdir()) == ["shown-restored.png"]
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+
+    assert dialog.change is not None and dialog.change.restore_defaults_changed
+    saved = json.loads(app.paths.settings_file.read_text())["restore"]
+    assert (saved["steps"], saved["candidates"], saved["scale"], saved["keep_work_days"]) == (
+        12, 6, 3.0, 0)
+    options = window.restore.options.options()  # the Restore page starts from them now
+    assert (options.steps, options.candidates, options.scale) == (12, 6, 3.0)
+    with AppContext.open(app.paths.home) as again:
+        assert again.settings.restore.steps == 12
+        assert window.restorer.prune_old_work() is None  # 0 days: never pruned

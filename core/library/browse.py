@@ -1,0 +1,117 @@
+"""Browsing the library: photos narrowed by folder, capture date, faces and person; the
+folders to choose from; the faces of one photo with who they are (for a photo viewer)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, exists, func, select
+
+from core.context import AppContext
+from core.db.models import Face, FacePerson, LibraryRoot, Person, Photo
+from core.library.service import PhotoInfo, _photo_info
+
+
+@dataclass(frozen=True)
+class PhotoFilter:
+    """Which photos to show; every field left at None lets all photos through."""
+
+    status: str | None = None  # "ok", "error" or "missing"
+    folder: str | None = None  # photos anywhere under this folder
+    date_from: date | None = None  # captured on or after this day (undated photos drop out)
+    date_to: date | None = None  # captured on or before this day
+    has_faces: bool | None = None  # True: with faces; False: without
+    person_id: int | None = None  # with a face of this person
+
+    @property
+    def narrows(self) -> bool:
+        """Whether anything is filtered out at all."""
+        return self != PhotoFilter()
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _where(q: Select[Any], f: PhotoFilter) -> Select[Any]:
+    if f.status:
+        q = q.where(Photo.status == f.status)
+    if f.folder:
+        # Paths are stored as bytes, compared bytewise: everything under "/a/b/" sorts in
+        # ["/a/b/", "/a/b0") ('0' follows the separator), which the path index answers.
+        prefix = f.folder.rstrip(os.sep) + os.sep
+        q = q.where(Photo.path >= prefix, Photo.path < prefix[:-1] + chr(ord(os.sep) + 1))
+    if f.date_from is not None:
+        q = q.where(Photo.captured_at >= _day_start(f.date_from))
+    if f.date_to is not None:
+        q = q.where(Photo.captured_at < _day_start(f.date_to + timedelta(days=1)))
+    if f.has_faces is not None:
+        any_face = exists().where(Face.photo_id == Photo.id)
+        q = q.where(any_face if f.has_faces else ~any_face)
+    if f.person_id is not None:
+        q = q.where(exists().where(Face.photo_id == Photo.id, FacePerson.face_id == Face.id,
+                                   FacePerson.person_id == f.person_id))
+    return q
+
+
+def filtered_photos(ctx: AppContext, where: PhotoFilter, *, offset: int = 0,
+                    limit: int | None = None) -> list[PhotoInfo]:
+    """The photos the filter lets through, ordered by path, in a window."""
+    q = _where(select(Photo), where).order_by(Photo.path).offset(offset)
+    if limit is not None:
+        q = q.limit(limit)
+    with ctx.db.session() as s:
+        return [_photo_info(p) for p in s.scalars(q)]
+
+
+def count_photos(ctx: AppContext, where: PhotoFilter) -> int:
+    """How many photos the filter lets through."""
+    with ctx.db.session() as s:
+        return int(s.scalar(_where(select(func.count(Photo.id)), where)) or 0)
+
+
+def photo_folders(ctx: AppContext) -> list[str]:
+    """The library's folders that hold photos, each root first and its subfolders after it."""
+    with ctx.db.session() as s:
+        roots = list(s.scalars(select(LibraryRoot.path).order_by(LibraryRoot.path)))
+        parents = {os.path.dirname(p) for p in s.scalars(select(Photo.path))}
+    folders = set(roots)
+    for parent in parents:
+        for root in roots:
+            if parent == root or parent.startswith(root.rstrip(os.sep) + os.sep):
+                folders.add(parent)
+    return sorted(folders, key=lambda p: p.split(os.sep))
+
+
+@dataclass(frozen=True)
+class PhotoFace:
+    """One face of a photo, where it is (upright photo pixels) and whose it is."""
+
+    face_id: int
+    box: tuple[float, float, float, float]
+    person_id: int | None
+    name: str | None  # None for an unnamed person or nobody
+
+    @property
+    def label(self) -> str:
+        """The name, '#id' for an unnamed person, '' for nobody."""
+        if self.person_id is None:
+            return ""
+        return self.name or f"#{self.person_id}"
+
+
+def photo_faces(ctx: AppContext, photo_id: int) -> list[PhotoFace]:
+    """The faces of one photo, left to right, with their persons (hidden persons too)."""
+    with ctx.db.session() as s:
+        rows = s.execute(
+            select(Face.id, Face.x0, Face.y0, Face.x1, Face.y1, FacePerson.person_id,
+                   Person.name)
+            .outerjoin(FacePerson, FacePerson.face_id == Face.id)
+            .outerjoin(Person, Person.id == FacePerson.person_id)
+            .where(Face.photo_id == photo_id)
+            .order_by(Face.x0, Face.id)
+        ).all()
+    return [PhotoFace(r[0], (r[1], r[2], r[3], r[4]), r[5], r[6]) for r in rows]
