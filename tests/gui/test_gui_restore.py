@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 import torch
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
+from qt_drag import drop
 from restore_support import tiny_restoration_model
 
 from core.context import AppContext
@@ -63,21 +62,6 @@ def old_photo(tmp_path: Path) -> Path:
     img.resize((round(img.width / 10), round(img.height / 10)), Image.Resampling.LANCZOS).convert(
         "L").save(path)
     return path
-
-
-def drop(widget: QWidget, paths: list[Path]) -> bool:
-    """Drag files from the file manager over `widget` and drop them if it accepts them."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    centre = QPoint(widget.width() // 2, widget.height() // 2)
-    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-            Qt.KeyboardModifier.NoModifier)
-    enter = QDragEnterEvent(centre, *args)
-    QApplication.sendEvent(widget, enter)
-    if not enter.isAccepted():
-        return False
-    QApplication.sendEvent(widget, QDropEvent(QPointF(centre), *args))
-    return True
 
 
 def sha(path: Path) -> str:
