@@ -85,6 +85,10 @@ def test_the_whole_flow_never_writes_an_original(library: Path, model_dir: Path,
                                                  tmp_path: Path) -> None:
     flow = Flow(tmp_path / "home", library)
     model = ("--model", str(model_dir))
+    # Beside the originals: the test's XDG folders (where the app's data would go without
+    # --home) and the model, which the app only reads.
+    elsewhere = {p: snapshot(p) for p in (model_dir, *(tmp_path / f"xdg-{k}"
+                                                        for k in ("data", "config", "cache")))}
     old = library / "old" / "album_page_1960s.jpg"
 
     # Indexing, twice (the second finds nothing to do), and looking around.
@@ -145,3 +149,8 @@ def test_the_whole_flow_never_writes_an_original(library: Path, model_dir: Path,
     flow.idfsr("library", "purge", "--json")
     assert {"index --json", "people fit", "restore " + str(old), "data prepare",
             "people forget", "faces wipe", "library remove"} <= set(flow.ran)
+    # Nothing was written outside the home and the folders the commands were given.
+    assert {p: snapshot(p) for p in elsewhere} == elsewhere
+    chosen = {"home", "Photos", "restored", "exported", "prepared", "someone.safetensors"}
+    assert {p.name for p in tmp_path.iterdir()} - chosen <= {"xdg-data", "xdg-config",
+                                                             "xdg-cache", "idfsr-home"}
