@@ -9,6 +9,7 @@ module imports nothing heavy but torch, so the child starts as fast as torch doe
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -30,7 +31,9 @@ def device_facts(preference: str) -> dict[str, Any]:
     elif device.type == "mps":
         name = "Apple GPU (Metal)"
     else:
-        name = f"CPU ({torch.get_num_threads()} threads)"
+        # The machine's cores, not torch's current thread setting: the same answer from
+        # this process or a fresh child, whatever an earlier job set its threads to.
+        name = f"CPU ({os.cpu_count() or 1} cores)"
     return {"preference": preference, "kind": device.type, "name": name, "problem": None}
 
 

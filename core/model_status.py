@@ -67,7 +67,7 @@ class DeviceStatus:
 
     preference: str  # the setting: "auto", "cuda", "mps" or "cpu"
     kind: str | None  # the device chosen; None when the preference cannot be met
-    name: str  # for people: "NVIDIA H100 80GB HBM3 (CUDA)", "CPU (4 threads)"
+    name: str  # for people: "NVIDIA H100 80GB HBM3 (CUDA)", "CPU (4 cores)"
     problem: str | None = None  # why the preference cannot be met
 
 
