@@ -197,6 +197,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=2, help="Query photos per person.")
     parser.add_argument("--identity-faces", type=int, default=1,
                         help="Query faces per person restored for the identity figures.")
+    parser.add_argument("--identity-people", type=int, default=None,
+                        help="Restore the faces of only the first N people (default: all).")
     parser.add_argument("--sizes", type=int, nargs="+", default=[12, 16, 24, 32])
     parser.add_argument("--scales", type=int, nargs="+", default=[8, 16])
     parser.add_argument("--steps", type=int, default=25)
@@ -240,7 +242,7 @@ def main(argv: list[str] | None = None) -> None:
         options = RestoreOptions(model=args.model, steps=args.steps, candidates=args.candidates,
                                  fit_steps=args.fit_steps, device=args.device)
         session = RestoreSession.open(ctx, options)
-        who = [n for n in names if n in person_of][: 4 if args.quick else None]
+        who = [n for n in names if n in person_of][: 4 if args.quick else args.identity_people]
         fit_seconds = []
         for n in who:
             t0 = time.monotonic()

@@ -42,3 +42,19 @@ def app(isolated_home: Path) -> Iterator[AppContext]:
     ctx = AppContext.open(isolated_home)
     yield ctx
     ctx.close()
+
+
+@pytest.fixture
+def no_bundled_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The app's bundled resources as shipped, but without the restoration model: for the
+    behaviour of an installation whose model is missing. Request it before the window."""
+    from core.resources import resources_root
+
+    real = resources_root().resolve()
+    resources = tmp_path / "resources-without-model"
+    (resources / "models").mkdir(parents=True)
+    for entry in real.iterdir():
+        if entry.name != "models":
+            (resources / entry.name).symlink_to(entry)
+    monkeypatch.setenv("IDFSR_RESOURCES", str(resources))
+    return resources

@@ -21,7 +21,8 @@ from idfsr_desktop.main_window import MainWindow
 from idfsr_desktop.pack_licence_dialog import PackLicenceDialog
 
 
-def test_model_and_device_status(qtbot: QtBot, window: MainWindow) -> None:
+def test_model_and_device_status(no_bundled_model: Path, qtbot: QtBot, window: MainWindow
+                                 ) -> None:
     models = window.first_run.models
     qtbot.waitUntil(lambda: models.report is not None, timeout=60_000)
     assert models.faces_value.text().startswith("Embedded models")

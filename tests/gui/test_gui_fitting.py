@@ -194,7 +194,7 @@ def test_a_failed_fit_says_why(qtbot: QtBot, people_window: MainWindow, app: App
 
 
 def test_without_the_engine_or_a_model_fitting_is_offered_honestly(
-    qtbot: QtBot, people_window: MainWindow, app: AppContext
+    no_bundled_model: Path, qtbot: QtBot, people_window: MainWindow, app: AppContext
 ) -> None:
     window = people_window
     fits = window.fits
