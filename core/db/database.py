@@ -45,12 +45,29 @@ BUSY_TIMEOUT_MS = 15000
 UPGRADE_WAIT_S = 600.0
 
 
+def _set_wal(cur: Any) -> None:
+    """Switch to WAL, waiting out other processes. The busy timeout does not cover every
+    path of this switch: SQLite may answer "database is locked" at once while another
+    process opens or converts the same fresh file, so retry until the timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.01
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+
 def _on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     # First, so that every statement below waits for a busy DB instead of failing:
     # switching a new DB to WAL takes a lock that a second process may meet.
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    cur.execute("PRAGMA journal_mode=WAL")
+    _set_wal(cur)
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; WAL keeps it consistent
     cur.close()
@@ -60,7 +77,7 @@ def _on_migration_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # BEGIN is ours (below), so DDL is transactional too
     cur = dbapi_conn.cursor()
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    cur.execute("PRAGMA journal_mode=WAL")
+    _set_wal(cur)
     # Off while tables are rebuilt (dropping a parent table must not cascade to its
     # children); the migration env runs `PRAGMA foreign_key_check` before committing.
     cur.execute("PRAGMA foreign_keys=OFF")
