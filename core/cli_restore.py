@@ -94,7 +94,7 @@ def print_restore_report(data: dict[str, Any]) -> None:
               help="How strongly the result must match the old photo when shrunk (0..1).")
 @click.option("--start", type=float, default=None,
               help="Where sampling begins: 1 from pure noise, lower from the old photo's face "
-                   "noised that far (default: the model's recommendation).")
+                   "noised that far (default 0.5).")
 @click.option("--sampler", type=click.Choice(["ddim", "dpm++"]), default="ddim",
               show_default=True)
 @click.option("--min-confidence", type=float, default=None,
