@@ -22,6 +22,9 @@ class AppContext:
     db: Database
     # Loaded models and other expensive objects, built on first use (see core.indexing).
     cache: dict[str, Any] = field(default_factory=dict)
+    # A person is waiting on this process's event loop (the desktop app): models whose
+    # calls hold the GIL for long run in child processes (see core.faces.dlib_embedder).
+    interactive: bool = False
 
     @classmethod
     def open(cls, home: str | os.PathLike[str] | None = None) -> AppContext:
@@ -42,15 +45,24 @@ class AppContext:
         wanted = Path(chosen).expanduser().absolute() if chosen is not None else default
         if wanted != self.paths.models:
             self.paths = replace(self.paths, models=wanted)
-            self.cache.clear()
+            self.release_models()
 
     def save_settings(self) -> None:
         """Persist the current settings."""
         save_settings(self.settings, self.paths.settings_file)
 
+    def release_models(self) -> None:
+        """Forget the loaded models, ending any child process one of them runs in."""
+        loaded = list(self.cache.values())
+        self.cache.clear()
+        for value in loaded:
+            close = getattr(value, "close", None)
+            if callable(close):
+                close()
+
     def close(self) -> None:
         """Release loaded models and the DB."""
-        self.cache.clear()
+        self.release_models()
         self.db.close()
 
     def __enter__(self) -> AppContext:

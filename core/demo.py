@@ -141,11 +141,6 @@ def run_demo(
 
     `only`: restore just the old photos of these file names (None: all of them).
     """
-    from core.idfsr.checkpoint import DEFAULT_MODEL, model_search_path
-    from core.restore import outputs
-    from core.restore.options import PersonChoice, RestoreOptions
-    from core.restore.pipeline import restore_photos
-
     cancel = cancel or CancelToken()
     demo = demo_library_path().resolve()
     if not any(r.path == str(demo) for r in service.list_roots(ctx)):
@@ -154,6 +149,13 @@ def run_demo(
     report.people = name_demo_people(ctx, demo)
     if not restore:
         return report
+    # Only now: these import torch, which the app's own process never needs to (indexing
+    # and naming the demo run there; see core.engine_process).
+    from core.idfsr.checkpoint import DEFAULT_MODEL, model_search_path
+    from core.restore import outputs
+    from core.restore.options import PersonChoice, RestoreOptions
+    from core.restore.pipeline import restore_photos
+
     if not idfsr_available(ctx):
         places = ", ".join(str(p) for p in model_search_path(ctx.paths, DEFAULT_MODEL))
         report.model_missing = (

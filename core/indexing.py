@@ -36,7 +36,7 @@ def face_backend(ctx: AppContext) -> FaceBackend:
     if cached is None:
         from core.faces.backends import open_backend  # heavy: model runtimes
 
-        cached = open_backend(ctx)
+        cached = open_backend(ctx, child_process=ctx.interactive)
         ctx.cache["face_backend"] = cached
     return cached
 

@@ -11,6 +11,7 @@ never touched.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 import traceback
@@ -18,6 +19,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from core import demo
 from core.context import AppContext
@@ -125,6 +128,7 @@ def _run_and_check(ctx: AppContext, report: SelfTestReport, progress: ProgressCa
     report.add("people", len(result.people) == folders,
                f"{len(result.people)} of {folders} demo people named: "
                + ", ".join(p["name"] for p in result.people))
+    _check_child_processes(ctx, report)
     report.add("model", result.model_missing is None,
                result.model_missing or "the bundled restoration model loaded")
     if result.model_missing is not None:
@@ -141,6 +145,26 @@ def _run_and_check(ctx: AppContext, report: SelfTestReport, progress: ProgressCa
     report.add("comparison", len(result.comparisons) == len(restored)
                and all(Path(c).is_file() for c in result.comparisons),
                f"{len(result.comparisons)} before/after image(s)")
+
+
+def _check_child_processes(ctx: AppContext, report: SelfTestReport) -> None:
+    """The desktop app runs jobs and GIL-holding face models in child processes; a frozen
+    app starts those through its own executable, so check that they start and answer."""
+    from core.engine_process import EngineProcess
+    from core.faces.child_calls import ChildCalls
+    from core.faces.dlib_embedder import DlibEmbedder, DlibRecognizer
+
+    engine = EngineProcess(ctx.paths.home)
+    child = ChildCalls()
+    try:
+        ran = engine.run("core.engine_process:check_job", 2)
+        embedder = DlibEmbedder(DlibRecognizer(child=child))
+        vector = embedder.embed_chips([np.full((150, 150, 3), 128, np.uint8)])
+        report.add("workers", ran["pid"] != os.getpid() and vector.shape == (1, 128),
+                   "job and face-model processes started and answered")
+    finally:
+        engine.close()
+        child.close()
 
 
 def _check_output(report: SelfTestReport, photo: PhotoResult) -> None:

@@ -2,4 +2,5 @@
 
 from idfsr_desktop.app import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not again in a child process multiprocessing starts
+    raise SystemExit(main())

@@ -4,6 +4,10 @@
 of the installation the controller says so (`available` is False, with the reason)
 instead of failing to import. Fitting saturates the machine, so fits queue and run one
 after another; each is a task of its own in the Jobs page, cancellable on its own.
+
+In the app (an interactive context) the installed engine runs in a child process
+(core.engine_process), so torch never runs in the window's process; a stand-in engine
+given through `set_engine` (tests) runs in the task's thread.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from core.context import AppContext
+from core.engine_process import EngineProcess
 from core.jobs import CancelToken, Progress, ProgressCallback
 from core.model_status import RestorationModel, restoration_model
 from idfsr_desktop.eta import Estimator, duration_text
@@ -111,6 +116,7 @@ class FitController(QObject):
         self._durations: list[float] = []  # of this session's finished fits
         self._batch = 0  # fits queued since the queue was last empty
         self._closed = False
+        self._engine: EngineProcess | None = None  # started with the first fit
 
     # ---- what the views ask ----------------------------------------------------------------
 
@@ -216,9 +222,21 @@ class FitController(QObject):
                                    on_finished=self._on_fitted_status)
 
     def shutdown(self) -> None:
-        """Drop the queue (the runner cancels the running fit)."""
+        """Drop the queue, stop the running fit and end the fitting process."""
         self._closed = True
         self._queue.clear()
+        if self._engine is not None:
+            self._engine.close()
+
+    def _fit_job(self, person_id: int, device: str | None) -> functools.partial[Any]:
+        assert self.fitting is not None
+        if self.fitting is CORE_FITTING and self._ctx.interactive:
+            if self._engine is None:
+                self._engine = EngineProcess(self._ctx.paths.home)
+            return functools.partial(self._engine.run, "core.fitting:fit_person", person_id,
+                                     device=device, steps=self.steps)
+        return functools.partial(self.fitting.fit_person, self._ctx, person_id, device=device,
+                                 steps=self.steps)
 
     # ---- running ----------------------------------------------------------------------------
 
@@ -229,8 +247,7 @@ class FitController(QObject):
         person_id = self._queue.pop(0)
         state = self._states[person_id]
         device = None if self.device == self._ctx.settings.device else self.device
-        job = functools.partial(self.fitting.fit_person, self._ctx, person_id, device=device,
-                                steps=self.steps)
+        job = self._fit_job(person_id, device)
         state.status = "running"
         state.estimator = Estimator()
         handle = self._runner.submit(

@@ -109,6 +109,9 @@ class MainWindow(QMainWindow):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        # The event loop must not wait on code holding the GIL: face extensions and torch
+        # jobs run in child processes (core.faces.child_calls, core.engine_process).
+        ctx.interactive = True
         self.runner = TaskRunner(self)
         self.editor = PeopleEditor(ctx, self)
         self.fits = FitController(ctx, self.runner, self)

@@ -5,7 +5,8 @@ A photo joins the queue, its faces are found and matched (`find_faces`, one phot
 no model loaded), the user may change who each face is, then a run restores the chosen
 photos into a working folder (`restore_photos` with the choices for each photo's path).
 Nothing lands in the output folder until the user exports a result (`export_output`, which
-never replaces a file); originals are only ever read.
+never replaces a file); originals are only ever read. In the app (an interactive context)
+runs happen in a child process (core.engine_process): torch never runs in the window's.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader
 
 from core.context import AppContext
+from core.engine_process import EngineProcess
 from core.jobs import CancelToken, Progress, ProgressCallback
 from core.restore.options import NOBODY, PersonChoice, RestoreOptions
 from core.restore.outputs import export_output
@@ -107,10 +109,14 @@ def read_result_images(photo: PhotoResult) -> ResultImages:
     return ResultImages(read_image(photo.output or ""), crops, candidates)
 
 
-def _restore_job(ctx: AppContext, paths: list[Path], out_dir: Path, options: RestoreOptions, *,
-                 progress: ProgressCallback, cancel: CancelToken
+def _restore_job(ctx: AppContext, engine: EngineProcess | None, paths: list[Path], out_dir: Path,
+                 options: RestoreOptions, *, progress: ProgressCallback, cancel: CancelToken
                  ) -> tuple[RestoreReport, dict[str, ResultImages]]:
-    report = restore_photos(ctx, paths, out_dir, options, progress=progress, cancel=cancel)
+    if engine is not None:
+        report = engine.run("core.restore.pipeline:restore_photos", paths, out_dir, options,
+                            progress=progress, cancel=cancel)
+    else:
+        report = restore_photos(ctx, paths, out_dir, options, progress=progress, cancel=cancel)
     images = {photo.source: read_result_images(photo) for photo in report.photos
               if photo.output is not None}
     return report, images
@@ -140,6 +146,7 @@ class RestoreController(QObject):
         self.task: TaskHandle | None = None  # the running restore
         self._finding: QueuedPhoto | None = None
         self._closed = False
+        self._engine: EngineProcess | None = None  # started with the first run
 
     # ---- the queue ------------------------------------------------------------------------
 
@@ -170,6 +177,11 @@ class RestoreController(QObject):
         """Back to the automatic match."""
         if photo.choices.pop(face, "unset") != "unset":
             self.changed.emit(photo)
+
+    @property
+    def worker_pid(self) -> int | None:
+        """The restoring child process's id while it runs (None: none started)."""
+        return self._engine.pid if self._engine is not None else None
 
     def is_idle(self) -> bool:
         """Whether no face search or restore runs."""
@@ -274,7 +286,9 @@ class RestoreController(QObject):
             self.changed.emit(photo)
         title = (f"Restoring {ready[0].path.name}" if len(ready) == 1
                  else f"Restoring {len(ready)} photos")
-        job = functools.partial(_restore_job, self._ctx, [p.path for p in ready],
+        if self._engine is None and self._ctx.interactive:
+            self._engine = EngineProcess(self._ctx.paths.home)
+        job = functools.partial(_restore_job, self._ctx, self._engine, [p.path for p in ready],
                                 self.work_folder(), options)
         handle = self._runner.submit(
             job, title=title, on_progress=self.progress.emit,
@@ -378,8 +392,10 @@ class RestoreController(QObject):
         self.changed.emit(photo)
 
     def shutdown(self) -> None:
-        """Start nothing new (the runner cancels what runs)."""
+        """Start nothing new, stop the running restore and end the restoring process."""
         self._closed = True
+        if self._engine is not None:
+            self._engine.close()
 
 
 def _prune_job(folder: Path, days: float | None, keep: list[Path], *,

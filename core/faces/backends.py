@@ -71,9 +71,14 @@ def choose_backend(paths: AppPaths, settings: Settings) -> BackendChoice:
 
 
 def open_backend(
-    ctx_or_paths: AppContext | AppPaths, settings: Settings | None = None
+    ctx_or_paths: AppContext | AppPaths, settings: Settings | None = None,
+    *, child_process: bool = False,
 ) -> FaceBackend:
-    """Build the face backend the settings select (loading its models)."""
+    """Build the face backend the settings select (loading its models).
+
+    child_process: keep GIL-holding recognizers out of this process (see AppContext's
+      `interactive`); ONNX-based backends release the GIL and ignore it.
+    """
     if isinstance(ctx_or_paths, AppPaths):
         paths = ctx_or_paths
         settings = settings or Settings()
@@ -94,5 +99,6 @@ def open_backend(
     from core.faces.embedded import EmbeddedBackend  # heavy imports: only when chosen
 
     return EmbeddedBackend(
-        min_face_px=float(settings.faces.min_face_px), tiny_faces=settings.faces.tiny_faces
+        min_face_px=float(settings.faces.min_face_px), tiny_faces=settings.faces.tiny_faces,
+        child_process=child_process,
     )

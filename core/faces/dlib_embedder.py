@@ -13,6 +13,10 @@ whatever we do. Hence one shared network behind a lock (its layers keep scratch
 buffers, so it is not re-entrant anyway): as fast as one per thread, one copy of
 the weights. The other worker meanwhile runs the detector, whose ONNX Runtime call
 releases the GIL.
+
+A process with an event loop (the desktop app) cannot afford that hold: a call keeps
+every other thread waiting for 100-500 ms. There the network runs in a child process
+(`child=ChildCalls()`, see core.faces.child_calls).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from numpy.typing import NDArray
 
 from core.errors import ModelMissingError
 from core.faces import align
+from core.faces.child_calls import ChildCalls
 from core.models.base import InferenceModel
 from core.resources import package_data_path
 
@@ -48,9 +53,17 @@ def _missing(what: str) -> ModelMissingError:
 
 
 class DlibRecognizer(InferenceModel[Any]):
-    """dlib's face_recognition_model_v1, located in the installed weights package."""
+    """dlib's face_recognition_model_v1, located in the installed weights package.
+
+    child: run the network in this child process (see core.faces.child_calls) so that
+      calls do not hold this process's GIL.
+    """
 
     name = "dlib ResNet face recognizer v1"
+
+    def __init__(self, *, child: ChildCalls | None = None) -> None:
+        super().__init__()
+        self.child = child
 
     def _locate(self) -> Path:
         if importlib.util.find_spec("dlib") is None:
@@ -63,9 +76,21 @@ class DlibRecognizer(InferenceModel[Any]):
         return path
 
     def _load(self, path: Path) -> Any:
+        if self.child is not None:
+            return _InChild(self.child, path)
         import dlib
 
         return dlib.face_recognition_model_v1(str(path))
+
+
+class _InChild:
+    """The network's one call, made in the child process."""
+
+    def __init__(self, child: ChildCalls, path: Path) -> None:
+        self.child, self.path = child, path
+
+    def compute_face_descriptor(self, chips: Sequence[NDArray[Any]]) -> NDArray[np.float64]:
+        return self.child.dlib_descriptors(self.path, chips)
 
 
 def chip_alignment(landmarks: object) -> align.Alignment:
@@ -89,9 +114,11 @@ class DlibEmbedder:
         if not chips:
             return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
         net = self.model.get()
+        # A child process keeps no GIL here: one call (one round trip) for the photo's faces.
+        step = len(chips) if self.model.child is not None else _BATCH
         rows: list[NDArray[np.float64]] = []
-        for start in range(0, len(chips), _BATCH):
-            batch = list(chips[start : start + _BATCH])
+        for start in range(0, len(chips), step):
+            batch = list(chips[start : start + step])
             with self._lock:
                 vectors = net.compute_face_descriptor(batch)
             rows.extend(np.asarray(v, dtype=np.float64) for v in vectors)

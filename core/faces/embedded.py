@@ -37,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.faces import retinaface, yuface_detector
+from core.faces.child_calls import ChildCalls
 from core.faces.detections import Detections, concat, merge
 from core.faces.dlib_embedder import EMBEDDING_DIM, DlibEmbedder, DlibRecognizer
 from core.faces.types import DetectedFace, RGBImage
@@ -98,6 +99,7 @@ class EmbeddedBackend:
         thorough_max_pixels: int = 24_000_000,
         threads: int = 1,
         device: str = "cpu",
+        child_process: bool = False,
     ) -> None:
         """Build the backend (models load on first use).
 
@@ -117,6 +119,9 @@ class EmbeddedBackend:
           core, so calls run side by side); give 2+ to a lone caller.
         device: ONNX device; CPU by default because the dlib half of this backend runs
           on the CPU anyway and the detector's input shape changes with every photo.
+        child_process: run the extensions that keep the GIL (dlib's network, yuface) in a
+          child process, so this process's other threads run meanwhile (for the desktop
+          app; see core.faces.child_calls).
         """
         if min_face_px <= 0 or max_side < 64:
             raise ValueError("min_face_px must be positive and max_side at least 64")
@@ -128,8 +133,14 @@ class EmbeddedBackend:
         self.tiny_free_pixels = int(tiny_free_pixels)
         self.thorough_max_pixels = int(thorough_max_pixels)
         self.retina = retinaface.RetinaFaceModel(device=device, threads=threads)
-        self.yuface = yuface_detector.YuFaceModel()
-        self.embedder = DlibEmbedder(DlibRecognizer())
+        self.child = ChildCalls() if child_process else None
+        self.yuface = yuface_detector.YuFaceModel(child=self.child)
+        self.embedder = DlibEmbedder(DlibRecognizer(child=self.child))
+
+    def close(self) -> None:
+        """End the child process, if there is one (it restarts if the backend is used again)."""
+        if self.child is not None:
+            self.child.close()
 
     # -- detection ----------------------------------------------------------------
 

@@ -6,7 +6,9 @@ scores in percent and five landmarks in our order (viewer's left eye first).
 Threads: the extension keeps the GIL and parallelises with its own bundled
 OpenMP runtime, which on a shared 2-core machine ran ten times slower than one
 thread (spinning workers). We pin that private runtime to one thread per calling
-thread; the setting is per thread in OpenMP, so it is made before every call.
+thread; the setting is per thread in OpenMP, so it is made before every call. Where the
+GIL must stay free (the desktop app) the calls run in a child process instead
+(`YuFaceModel(child=...)`, see core.faces.child_calls).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.errors import ModelMissingError
+from core.faces.child_calls import ChildCalls
 from core.faces.detections import Detections
 from core.models.base import InferenceModel
 from core.resources import package_data_path
@@ -34,11 +37,12 @@ class YuFaceModel(InferenceModel[tuple[RawDetect, Callable[[int], Any] | None]])
 
     name = "libfacedetection (yuface)"
 
-    def __init__(self) -> None:
+    def __init__(self, *, child: ChildCalls | None = None) -> None:
         super().__init__()
         # The extension keeps the GIL, so calls never overlap anyway; the lock says so
         # explicitly instead of relying on it.
         self.call_lock = threading.Lock()
+        self.child = child
 
     def _locate(self) -> Path:
         folder = package_data_path("yuface")
@@ -50,6 +54,9 @@ class YuFaceModel(InferenceModel[tuple[RawDetect, Callable[[int], Any] | None]])
         return folder
 
     def _load(self, path: Path) -> tuple[RawDetect, Callable[[int], Any] | None]:
+        if self.child is not None:
+            child, libs = self.child, path.parent / "yuface.libs"
+            return (lambda bgr: child.yuface_detect(libs, bgr)), None
         from yuface.yuface import detect as raw_detect  # the extension, without its wrapper
 
         set_threads = None

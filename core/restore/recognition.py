@@ -117,7 +117,8 @@ def identity_backend(ctx: AppContext, id_model_id: str) -> FaceBackend:
     from core.faces.embedded import EmbeddedBackend
 
     if EmbeddedBackend.model_id == id_model_id:
-        backend = EmbeddedBackend(min_face_px=float(ctx.settings.faces.min_face_px))
+        backend = EmbeddedBackend(min_face_px=float(ctx.settings.faces.min_face_px),
+                                  child_process=ctx.interactive)
         ctx.cache[key] = backend
         return backend
     raise IdfsrError(f"the restoration model uses {id_model_id} embeddings and the face "

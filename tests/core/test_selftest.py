@@ -42,4 +42,5 @@ def test_stage_printer_says_each_stage_once() -> None:
 def test_self_test_passes_from_source() -> None:
     report = selftest.run_self_test()  # its own temporary home
     assert report.ok, "\n".join(report.lines())
-    assert {c.name for c in report.checks} >= {"index", "people", "fit", "restore", "output"}
+    assert {c.name for c in report.checks} >= {"index", "people", "workers", "fit", "restore",
+                                               "output"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,6 +129,8 @@ def test_drop_change_person_restore_compare_export(qtbot: QtBot, window: MainWin
     qtbot.waitUntil(lambda: photo.status == "restored", timeout=120_000)
     assert window.jobs.model.handle(0).title == "Restoring grey.png"
     assert window.jobs.model.handle(0).state == "done"
+    # The run happened in the restoring child process, which stays for the next run.
+    assert window.restorer.worker_pid not in (None, os.getpid())
     result = photo.result
     assert result is not None and result.output is not None
     work = Path(result.output)

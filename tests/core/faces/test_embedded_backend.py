@@ -8,6 +8,8 @@ and the bundled demo library.
 from __future__ import annotations
 
 import importlib.util
+import os
+import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -287,3 +289,45 @@ def test_chip_alignment_uses_the_dlib_template() -> None:
     chip = dlib_embedder.chip_alignment(photo_pts)
     assert chip.size == 150
     np.testing.assert_allclose(chip.to_crop(photo_pts), align.DLIB_CHIP_TEMPLATE, atol=1e-6)
+
+
+def test_the_gil_holding_extensions_in_a_child_process_give_the_same_faces(
+    backend: EmbeddedBackend, groups: dict[str, np.ndarray]
+) -> None:
+    image = groups["two_people.jpg"]
+    faces = backend.detect(image, thorough=True)  # the thorough pass runs yuface too
+    here = backend.embed(image, faces)
+    isolated = EmbeddedBackend(child_process=True)
+    try:
+        found = isolated.detect(image, thorough=True)
+        np.testing.assert_allclose([f.box for f in found], [f.box for f in faces], atol=1e-3)
+        yu_here = yuface_detector.detect(backend.yuface, image, threshold=0.8)
+        yu_away = yuface_detector.detect(isolated.yuface, image, threshold=0.8)
+        assert len(yu_away.boxes) == len(yu_here.boxes) > 0
+        np.testing.assert_allclose(yu_away.boxes, yu_here.boxes, atol=1e-3)
+        np.testing.assert_allclose(isolated.embed(image, faces), here, atol=1e-5)
+        assert isolated.child is not None
+        pid = isolated.child.pid
+        assert pid is not None and pid != os.getpid()
+        os.kill(pid, signal.SIGKILL)  # killed (out of memory, a user): the next call restarts
+        np.testing.assert_allclose(isolated.embed(image, faces), here, atol=1e-5)
+        assert isolated.child.pid not in (None, pid)
+    finally:
+        isolated.close()
+    assert isolated.child.pid is None  # closing ends the child
+
+
+def test_an_interactive_context_keeps_the_extensions_in_a_child(tmp_path: Path) -> None:
+    from core.context import AppContext
+    from core.indexing import face_backend
+
+    with AppContext.open(tmp_path / "home") as ctx:
+        ctx.settings.face_backend = "embedded"
+        ctx.interactive = True
+        chosen = face_backend(ctx)
+        assert isinstance(chosen, EmbeddedBackend) and chosen.child is not None
+        assert chosen.embedder.model.child is chosen.yuface.child is chosen.child
+    with AppContext.open(tmp_path / "home") as ctx:
+        ctx.settings.face_backend = "embedded"
+        chosen = face_backend(ctx)
+        assert isinstance(chosen, EmbeddedBackend) and chosen.child is None
