@@ -39,7 +39,7 @@ SHOTS ?= screenshots
 SHOT_HOME ?= .screenshot-home
 screenshots: $(STAMP) sysdeps
 	@mkdir -p $(SHOTS)
-	@for scale in 1 2; do for theme in light dark; do for page in library people person unassigned jobs; do \
+	@for scale in 1 2; do for theme in light dark; do for page in library people person unassigned restore jobs; do \
 	  QT_SCALE_FACTOR=$$scale xvfb-run -a -s "-screen 0 $$((1400 * scale))x$$((900 * scale))x24" \
 	    $(PY) -m idfsr_desktop --home $(SHOT_HOME) --demo --page $$page --theme $$theme \
 	    --screenshot $(SHOTS)/$$page-$$theme-$${scale}00.png || exit 1; \

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from core.context import AppContext
 from core.errors import IdfsrError
+from core.resources import demo_library_path
 from idfsr_desktop.icons import app_icon
 from idfsr_desktop.main_window import PAGES, MainWindow
 from idfsr_desktop.theme import THEMES, apply_theme
@@ -24,7 +26,8 @@ log = logging.getLogger(__name__)
 ORGANISATION = "IDFSR"
 APPLICATION = "IDFSR Desktop"
 SCREENSHOT_IDLE_S = 1.5
-SCREENSHOT_TIMEOUT_S = 180.0
+SCREENSHOT_TIMEOUT_S = 180.0  # for each wait: past it, the next step is taken regardless
+DEMO_OLD_PHOTO = ("old", "album_page_1960s.jpg")  # restored for the Restore page's screenshot
 
 
 def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
@@ -37,7 +40,8 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--screenshot", metavar="PATH", type=Path,
                         help="once the window is idle, save a PNG of it to PATH and quit")
     parser.add_argument("--page", choices=(*PAGES, "person", "unassigned"),
-                        help="open this page (with --screenshot: once indexing is done)")
+                        help="open this page (with --screenshot: once indexing is done; the "
+                             "Restore page with an old demo photo restored)")
     parser.add_argument("--restore", nargs="+", metavar="PHOTO", type=Path,
                         help="queue these photos (or folders) on the Restore page")
     parser.add_argument("--theme", choices=THEMES, default="system",
@@ -79,17 +83,39 @@ def _logging_into(folder: Path) -> Iterator[None]:
         root.setLevel(level)
 
 
+def screenshot_steps(window: MainWindow, page: str | None) -> list[Callable[[], None]]:
+    """What to do before a screenshot, one step each time the window is idle: open `page`;
+    for the Restore page, queue an old photo of the demo library (its faces are found),
+    restore it, then zoom on its largest restored face."""
+    if page is None:
+        return []
+    steps: list[Callable[[], None]] = [functools.partial(window.show_page, page)]
+    if page == "restore":
+        photo = demo_library_path().joinpath(*DEMO_OLD_PHOTO)
+        steps += [functools.partial(window.restore_photos, [photo]), window.restore.run_current,
+                  functools.partial(_select_largest_restored_face, window)]
+    return steps
+
+
+def _select_largest_restored_face(window: MainWindow) -> None:
+    page = window.restore
+    result = page.current.result if page.current is not None else None
+    restored = [f for f in result.faces if f.status == "restored"] if result else []
+    if restored:
+        page.faces.select_face(max(restored, key=lambda f: f.box[2] - f.box[0]).number)
+
+
 class ScreenshotTimer(QObject):
-    """Once the window has been idle for a while (or too long has passed), opens `page` (if
-    given), waits until idle again, saves a PNG of the window and closes it, which ends the
-    event loop."""
+    """Once the window has been idle for a while (or too long has passed), takes the next of
+    `screenshot_steps` (opening `page`, if given) and waits until idle again; after the last,
+    saves a PNG of the window and closes it, which ends the event loop."""
 
     def __init__(self, window: MainWindow, path: Path, page: str | None = None) -> None:
         super().__init__(window)
         self.window = window
         self.path = path
-        self.page = page
         self.failed = False
+        self._steps = screenshot_steps(window, page)
         self._started = time.monotonic()
         self._idle_since: float | None = None
         self._timer = QTimer(self)
@@ -107,9 +133,9 @@ class ScreenshotTimer(QObject):
                             and now - self._idle_since >= SCREENSHOT_IDLE_S)
         if not idle_long_enough and now - self._started < SCREENSHOT_TIMEOUT_S:
             return
-        if self.page is not None:  # the data is in: open the page, then wait for it to settle
-            self.window.show_page(self.page)
-            self.page = None
+        if self._steps:  # the data is in: take the step, then wait for the window to settle
+            self._steps.pop(0)()
+            self._started = now
             self._idle_since = None
             return
         self._timer.stop()

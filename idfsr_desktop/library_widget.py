@@ -75,6 +75,7 @@ class LibraryWidget(QWidget):
         self.counts_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.filters = LibraryFilterWidget(ctx, runner)
         self.filters.changed.connect(self._on_filter_changed)
+        self.model.set_filter(self.filters.photo_filter())  # those of the last session
 
         self.header = QWidget()
         header_column = QVBoxLayout(self.header)

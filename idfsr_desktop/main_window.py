@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
+from PySide6.QtCore import QByteArray, QSize, Qt
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -54,13 +54,13 @@ from idfsr_desktop.restore_widget import RestoreWidget, dropped_paths
 from idfsr_desktop.settings_dialog import SettingsChange, SettingsDialog
 from idfsr_desktop.task_runner import TaskHandle, TaskRunner
 from idfsr_desktop.task_status_widget import TaskStatusWidget
+from idfsr_desktop.window_settings import window_settings
 
 if TYPE_CHECKING:
     from core.models.download import InstallReport
 
 log = logging.getLogger(__name__)
 
-SETTINGS_FILE = "desktop.ini"
 GEOMETRY_KEY = "main_window/geometry"
 STATE_KEY = "main_window/state"
 PAGE_KEY = "main_window/page"
@@ -72,11 +72,6 @@ ABOUT_TEXT = (
     "<p>Implements <i>Personalized Face Super-Resolution with Identity Decoupling and "
     "Fitting</i> (arXiv 2508.10937). Your originals are never changed.</p>"
 )
-
-
-def window_settings(ctx: AppContext) -> QSettings:
-    """The GUI's own settings (window geometry…), kept in the app's config folder."""
-    return QSettings(str(ctx.paths.config / SETTINGS_FILE), QSettings.Format.IniFormat)
 
 
 def report_text(full: FullIndexReport) -> str:

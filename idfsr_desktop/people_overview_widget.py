@@ -114,6 +114,7 @@ class PeopleOverviewWidget(QWidget):
         self.counts_label = QLabel()
         secondary_text(self.counts_label)
         self.counts_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.counts_label.setWordWrap(True)  # in a narrow window: two lines, not clipped
         self.unassigned_button = QPushButton("Unassigned faces")
         self.unassigned_button.setToolTip("Faces that belong to nobody yet")
         self.unassigned_button.clicked.connect(self.open_unassigned)

@@ -109,6 +109,10 @@ class RestoreFacesWidget(QTableWidget):
             match.setToolTip(match_tooltip(face))
             self.setItem(row, 2, match)
             self.setCellWidget(row, 3, self._make_crops(face, (crops or {}).get(face.number)))
+        if faces:  # room for the pickers' longest name (within reason), not a clipped one
+            wanted = max(self.picker(row).sizeHint().width() for row in range(len(faces)))
+            limit = self.fontMetrics().height() * 14
+            self.setColumnWidth(1, max(self.columnWidth(1), min(wanted, limit)))
 
     def refresh_choices(self, choices: dict[int, int | None]) -> None:
         """Re-word the Match column after the user picked someone (the pickers stay)."""
@@ -152,6 +156,15 @@ class RestoreFacesWidget(QTableWidget):
         label.setPixmap(pair)
         label.setToolTip(match_tooltip(face))
         return label
+
+    def select_face(self, number: int) -> bool:
+        """Select the row of face `number` (`face_selected` follows); False if none has it."""
+        for row in range(self.rowCount()):
+            item = self.item(row, 0)
+            if item is not None and item.data(Qt.ItemDataRole.UserRole) == number:
+                self.selectRow(row)
+                return True
+        return False
 
     def _on_picked(self, number: int, combo: QComboBox) -> None:
         data = combo.currentData()

@@ -3,21 +3,14 @@ are, the restoration knobs, run/cancel with progress, the result before/after, a
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from urllib.parse import unquote_to_bytes
 
-from PySide6.QtCore import QMimeData, QSize, Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent, QIcon, QPixmap
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
-    QCheckBox,
     QFileDialog,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -26,60 +19,18 @@ from PySide6.QtWidgets import (
 )
 
 from core.context import AppContext
-from core.jobs import Progress
-from core.library.imageio import suffix_supported
 from core.people.service import list_people
-from core.restore.report import FaceResult
-from idfsr_desktop.before_after_widget import BeforeAfterWidget, FaceMark
+from idfsr_desktop.drop_paths import dropped_paths
 from idfsr_desktop.empty_state_widget import EmptyStateWidget
+from idfsr_desktop.flow_layout import FlowLayout
 from idfsr_desktop.restore_candidates_widget import RestoreCandidatesWidget
 from idfsr_desktop.restore_controller import QueuedPhoto, RestoreController
 from idfsr_desktop.restore_faces_widget import RestoreFacesWidget
-from idfsr_desktop.restore_options_widget import RestoreOptionsWidget
+from idfsr_desktop.restore_queue_widget import RestoreQueueWidget
+from idfsr_desktop.restore_run_widget import RestoreRunWidget
 from idfsr_desktop.restore_settings_widget import restore_defaults
+from idfsr_desktop.restore_viewer_widget import RestoreViewerWidget
 from idfsr_desktop.theme import secondary_text, title_font
-
-STATUS_TEXT = {"waiting": "Waiting", "finding": "Finding faces…", "ready": "Ready",
-               "no_faces": "No faces", "error": "Error", "restoring": "Restoring…",
-               "restored": "Restored", "unchanged": "Nothing restored",
-               "cancelled": "Cancelled"}
-STAGE_WORDS = {"sample": "Restoring a face", "fit": "Fitting an identity"}  # core's stages
-
-
-def local_path(url: QUrl) -> Path:
-    """The file a file:// URL names. A name that is not UTF-8 (possible on Linux) arrives
-    percent-encoded; Qt's decoding would replace its bytes, so they are decoded here."""
-    path = Path(url.toLocalFile())
-    if not path.exists() and os.name == "posix":
-        raw = url.path(QUrl.ComponentFormattingOption.FullyEncoded)
-        path = Path(os.fsdecode(unquote_to_bytes(raw)))
-    return path
-
-
-def dropped_paths(mime: QMimeData) -> list[Path]:
-    """The local photos and folders among dropped URLs (anything else is ignored)."""
-    paths = []
-    for url in mime.urls() if mime.hasUrls() else []:
-        if not url.isLocalFile():
-            continue
-        path = local_path(url)
-        if path.is_dir() or (path.is_file() and suffix_supported(path.name)):
-            paths.append(path)
-    return paths
-
-
-def face_label(photo: QueuedPhoto, face: FaceResult, names: dict[int, str]) -> str:
-    """What a face's box says: the person and how sure ('?': weak evidence), or 'no one'."""
-    m = face.match
-    if face.number in photo.choices:
-        chosen = photo.choices[face.number]
-        return "no one" if chosen is None else names.get(chosen, f"#{chosen}")
-    if m.person_id is None:
-        return "?"  # not matched: the generic path unless the user says who it is
-    text = m.name or f"#{m.person_id}"
-    if m.source == "user":
-        return text
-    return f"{text} {m.confidence:.0%}" + (" ?" if m.weak_evidence else "")
 
 
 class RestoreWidget(QWidget):
@@ -101,9 +52,7 @@ class RestoreWidget(QWidget):
         hint.setWordWrap(True)
         secondary_text(hint)
 
-        self.queue = QListWidget()
-        self.queue.setIconSize(QSize(em * 3, em * 3))
-        self.queue.setAccessibleName("Photos to restore")
+        self.queue = RestoreQueueWidget()
         self.queue.currentRowChanged.connect(self._on_row)
         self.add_button = QPushButton("Add Photos…")
         self.add_button.clicked.connect(self.choose_photos)
@@ -114,39 +63,13 @@ class RestoreWidget(QWidget):
         queue_column.setContentsMargins(0, 0, 0, 0)
         queue_column.addWidget(QLabel("Queue"))
         queue_column.addWidget(self.queue, 1)
-        queue_buttons = QHBoxLayout()
+        queue_buttons = FlowLayout()  # one above the other when the column is narrow
         queue_buttons.addWidget(self.add_button)
         queue_buttons.addWidget(self.remove_button)
         queue_column.addLayout(queue_buttons)
 
-        self.view = BeforeAfterWidget()
-        self.show_faces_box = QCheckBox("Show &faces")
-        self.show_faces_box.setChecked(True)
-        self.show_faces_box.toggled.connect(self._on_show_faces)
-        self.fit_button = QPushButton("Fit")
-        self.fit_button.setToolTip("The whole photo (double-click the photo)")
-        self.fit_button.clicked.connect(self.view.reset_view)
-        self.zoom_out_button = QPushButton("−")
-        self.zoom_out_button.clicked.connect(lambda: self.view.set_zoom(self.view.zoom / 1.5))
-        self.zoom_in_button = QPushButton("+")
-        self.zoom_in_button.clicked.connect(lambda: self.view.set_zoom(self.view.zoom * 1.5))
-        self.zoom_label = QLabel("100%")
-        self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z:.0%}"))
-        tools = QHBoxLayout()
-        tools.addWidget(self.show_faces_box)
-        tools.addStretch(1)
-        for widget in (self.zoom_out_button, self.zoom_label, self.zoom_in_button,
-                       self.fit_button):
-            tools.addWidget(widget)
-        self.photo_label = QLabel()
-        self.photo_label.setWordWrap(True)
-        secondary_text(self.photo_label)
-        viewer = QWidget()
-        viewer_column = QVBoxLayout(viewer)
-        viewer_column.setContentsMargins(0, 0, 0, 0)
-        viewer_column.addWidget(self.view, 1)
-        viewer_column.addLayout(tools)
-        viewer_column.addWidget(self.photo_label)
+        self.viewer = RestoreViewerWidget()
+        self.view = self.viewer.view  # the before/after itself
         self.empty_state = EmptyStateWidget()
         self.empty_state.primary_clicked.connect(self.choose_photos)
         self.empty_state.show_message(
@@ -155,7 +78,7 @@ class RestoreWidget(QWidget):
             "who is who, then restore.", primary="Add Photos…")
         self.centre = QStackedWidget()
         self.centre.addWidget(self.empty_state)
-        self.centre.addWidget(viewer)
+        self.centre.addWidget(self.viewer)
 
         self.faces = RestoreFacesWidget()
         self.faces.person_chosen.connect(self._on_person_chosen)
@@ -165,18 +88,14 @@ class RestoreWidget(QWidget):
         secondary_text(self.candidates_label)
         self.candidates = RestoreCandidatesWidget()
         self.candidates.candidate_chosen.connect(self._on_candidate_chosen)
-        self.options = RestoreOptionsWidget(restore_defaults(ctx.settings.restore))
-        self.run_button = QPushButton("&Restore")
-        self.run_button.setDefault(True)
+        self.run_box = RestoreRunWidget(restore_defaults(ctx.settings.restore))
+        # The box's controls under the page's own names (the window and the tests use them).
+        self.options, self.status_label = self.run_box.options, self.run_box.status_label
+        self.run_button, self.run_all_button = self.run_box.run_button, self.run_box.run_all_button
+        self.cancel_button, self.bar = self.run_box.cancel_button, self.run_box.bar
         self.run_button.clicked.connect(self.run_current)
-        self.run_all_button = QPushButton("Restore &All")
         self.run_all_button.clicked.connect(self.run_all)
-        self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(controller.cancel)
-        self.bar = QProgressBar()
-        self.bar.setTextVisible(False)
-        self.status_label = QLabel()
-        self.status_label.setWordWrap(True)
         self.export_button = QPushButton("&Export")
         self.export_button.setToolTip("Copy the restored photo and its notes into the output "
                                       "folder (nothing there is replaced)")
@@ -190,16 +109,7 @@ class RestoreWidget(QWidget):
         side_column.addWidget(self.faces, 1)
         side_column.addWidget(self.candidates_label)
         side_column.addWidget(self.candidates)
-        settings_box = QGroupBox("Restoration")
-        settings_column = QVBoxLayout(settings_box)
-        settings_column.addWidget(self.options)
-        run_row = QHBoxLayout()
-        for button in (self.run_button, self.run_all_button, self.cancel_button):
-            run_row.addWidget(button)
-        settings_column.addLayout(run_row)
-        settings_column.addWidget(self.bar)
-        settings_column.addWidget(self.status_label)
-        side_column.addWidget(settings_box)
+        side_column.addWidget(self.run_box)
         export_row = QHBoxLayout()
         export_row.addWidget(self.export_button)
         export_row.addWidget(self.reveal_button)
@@ -210,7 +120,7 @@ class RestoreWidget(QWidget):
         splitter.addWidget(self.centre)
         splitter.addWidget(side)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([em * 11, em * 38, em * 27])
+        splitter.setSizes([em * 13, em * 38, em * 27])  # the queue's two buttons side by side
         splitter.setChildrenCollapsible(False)
 
         layout = QVBoxLayout(self)
@@ -222,7 +132,7 @@ class RestoreWidget(QWidget):
 
         controller.changed.connect(self._on_changed)
         controller.running_changed.connect(lambda _: self._update_buttons())
-        controller.progress.connect(self._on_progress)
+        controller.progress.connect(self.run_box.show_progress)
         self._update_all()
 
     # ---- adding photos --------------------------------------------------------------------
@@ -306,13 +216,7 @@ class RestoreWidget(QWidget):
     def _update_all(self) -> None:
         photos = self.controller.photos
         current = self.current
-        self.queue.blockSignals(True)
-        self.queue.clear()
-        for _ in photos:
-            self.queue.addItem(QListWidgetItem())
-        for row in range(len(photos)):
-            self._update_item(row)
-        self.queue.blockSignals(False)
+        self.queue.show_photos(photos)
         if current in photos:
             self.queue.setCurrentRow(photos.index(current))
         elif photos:
@@ -323,22 +227,7 @@ class RestoreWidget(QWidget):
         self._update_buttons()
 
     def _update_item(self, row: int) -> None:
-        photo = self.controller.photos[row]
-        item = self.queue.item(row)
-        if item is None:
-            return
-        status = STATUS_TEXT.get(photo.status, photo.status)
-        if photo.status == "ready":
-            status = f"{len(photo.faces)} face{'s' if len(photo.faces) != 1 else ''}"
-        if photo.exported:
-            status += " · exported"
-        item.setText(f"{photo.path.name}\n{status}")
-        item.setToolTip(f"{photo.path}\n{photo.message}".strip())
-        if photo.before is not None and not photo.before.isNull() and item.icon().isNull():
-            side = self.queue.iconSize().height()
-            item.setIcon(QIcon(QPixmap.fromImage(photo.before.scaled(
-                side * 2, side * 2, Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation))))
+        self.queue.update_photo(row, self.controller.photos[row])
 
     def _show_current(self, *, new: bool) -> None:
         photo = self.current
@@ -346,15 +235,11 @@ class RestoreWidget(QWidget):
         if photo is None:
             self.faces.show_faces([], [])
             self._show_candidates(None)
-            self.view.set_images(None, None)
-            self.view.set_marks([])
+            self.viewer.show_photo(None, {})
             self._update_buttons()
             return
-        self.view.set_images(photo.before, photo.after)
         people = list_people(self._ctx, best=0)
-        names = {p.id: p.label for p in people}
-        self.view.set_marks([FaceMark(f.number, f.box, face_label(photo, f, names),
-                                      f.match.weak_evidence) for f in photo.faces])
+        self.viewer.show_photo(photo, {p.id: p.label for p in people})
         if not new and self.faces.faces is photo.faces and self.faces.crops is photo.crops:
             # Only a choice changed: keep the pickers (one of them is emitting right now).
             self.faces.refresh_choices(photo.choices)
@@ -366,21 +251,7 @@ class RestoreWidget(QWidget):
                 self.faces.selectRow(selected)
                 self.faces.blockSignals(False)
         self._show_candidates(self._candidates_face(photo))
-        self.photo_label.setText(self._photo_text(photo))
         self._update_buttons()
-
-    def _photo_text(self, photo: QueuedPhoto) -> str:
-        parts = [str(photo.path)]
-        found = photo.found
-        if found is not None and found.width:
-            parts.append(f"{found.width} × {found.height} px")
-        if photo.result is not None and photo.result.output:
-            parts.append(f"restored {photo.result.scale:g}× in {photo.result.seconds:.1f} s")
-        if photo.exported:
-            parts.append(f"exported to {photo.exported[-1]}")
-        elif photo.message:
-            parts.append(photo.message)
-        return " · ".join(parts)
 
     def _candidates_face(self, photo: QueuedPhoto) -> int | None:
         """The face whose candidates are shown: the selected one, else the first that has them."""
@@ -413,50 +284,14 @@ class RestoreWidget(QWidget):
             return
         self.controller.set_choice(self.current, number, person_id)
 
-    def _on_show_faces(self, shown: bool) -> None:
-        self.view.show_marks = shown
-        self.view.update()
-
-    def _on_progress(self, report: Progress) -> None:
-        if report.total:
-            self.bar.setRange(0, report.total)
-            self.bar.setValue(report.done)
-        else:
-            self.bar.setRange(0, 0)
-        if report.stage in STAGE_WORDS and report.total:
-            text = f"{STAGE_WORDS[report.stage]}: step {report.done:,} of {report.total:,}"
-        else:
-            words = report.message or report.stage
-            text = f"{words[:1].upper()}{words[1:]}…"
-        self.status_label.setText(text)
-
     def _update_buttons(self) -> None:
         running = self.controller.is_running()
         photo = self.current
-        self.run_button.setEnabled(not running and photo is not None and photo.restorable)
-        self.run_all_button.setEnabled(
-            not running and any(p.restorable for p in self.controller.photos))
-        self.cancel_button.setVisible(running)
-        self.bar.setVisible(running)
+        self.run_box.show_state(photo, running=running,
+                                any_restorable=any(p.restorable for p in self.controller.photos))
         self.remove_button.setEnabled(photo is not None and photo.status != "restoring")
         has_result = photo is not None and photo.result is not None and bool(photo.result.output)
         self.export_button.setEnabled(has_result)
-        if not running:
-            self.status_label.setText(self._status_text(photo))
-
-    def _status_text(self, photo: QueuedPhoto | None) -> str:
-        if photo is None:
-            return ""
-        if photo.status == "restored" and photo.result is not None:
-            restored = [f for f in photo.result.faces if f.status == "restored"]
-            personal = sum(f.path == "personal" for f in restored)
-            return (f"Restored {len(restored)} face{'s' if len(restored) != 1 else ''} "
-                    f"({personal} as known people). Drag the divider to compare.")
-        if photo.status in ("error", "unchanged", "cancelled", "no_faces"):
-            return photo.message or STATUS_TEXT[photo.status]
-        if photo.status == "ready":
-            return "Check who each face is, then restore."
-        return STATUS_TEXT.get(photo.status, "")
 
     def is_idle(self) -> bool:
         """Whether no face search or restore runs."""

@@ -98,6 +98,10 @@ class TaskStatusWidget(QWidget):
     def _on_ended(self, handle: TaskHandle) -> None:
         if handle in self._tasks:
             self._tasks.remove(handle)
+        # Nobody said how it ended (a failure, a cancel or a report would have): its last
+        # progress ("…: 1 of 1") must not stay as if it were still running.
+        if self.label.text() == progress_text(handle.title, handle.last_progress):
+            self.show_message(f"{handle.title}: done")
         if self.current is not None:
             self._show(self.current)
         else:

@@ -44,6 +44,7 @@ class UnassignedFacesWidget(QWidget):
         title = QLabel("Unassigned faces")
         title.setFont(title_font(self))
         self.count_label = QLabel()
+        self.count_label.setWordWrap(True)  # a long line must not hold the window wide
         secondary_text(self.count_label)
         self.selection_label = QLabel()
         self.selection_label.setSizePolicy(QSizePolicy.Policy.Ignored,

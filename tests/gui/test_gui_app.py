@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
+from squares_backend import SquaresBackend
 
 from core.context import AppContext
 from core.library.service import list_photos, list_roots
 from core.resources import demo_library_path
-from idfsr_desktop.app import main, parse_args
+from idfsr_desktop.app import DEMO_OLD_PHOTO, main, parse_args, screenshot_steps
+from idfsr_desktop.main_window import MainWindow
 
 
 def test_parse_args_leaves_qt_options_to_qt() -> None:
@@ -48,6 +50,23 @@ def test_demo_run_indexes_the_demo_and_saves_a_screenshot(qtbot: QtBot, tmp_path
     assert (home / "logs" / "desktop.log").is_file()
 
 
+def test_screenshot_steps_open_the_page_and_restore_a_demo_photo_there(
+        qtbot: QtBot, window: MainWindow, app: AppContext) -> None:
+    assert screenshot_steps(window, None) == []
+    assert len(screenshot_steps(window, "jobs")) == 1
+    steps = screenshot_steps(window, "restore")  # open, queue, restore, zoom on a face
+    assert len(steps) == 4
+    app.cache["face_backend"] = SquaresBackend()  # quick: no detector model to load
+    steps[0]()
+    assert window.current_page() == "restore"
+    steps[1]()
+    assert [p.path.name for p in window.restorer.photos] == [DEMO_OLD_PHOTO[-1]]
+    qtbot.waitUntil(window.restore.is_idle, timeout=20_000)  # its faces found
+    assert steps[2] == window.restore.run_current  # (a real restore: `make screenshots`)
+    steps[3]()  # nothing restored yet: no face to zoom on, and no harm done
+    assert window.restore.faces.selectedItems() == [] and window.restore.is_idle()
+
+
 def test_startup_check_reports_the_window_and_quits(
         qtbot: QtBot, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--home", str(tmp_path / "home"), "--startup-check"]) == 0
@@ -75,3 +94,22 @@ def test_self_test_flag_prints_the_report_and_exits_with_its_verdict(
     assert homes == [tmp_path, None]
     out = capsys.readouterr().out
     assert "self-test passed in 1 s" in out and "self-test FAILED in 1 s" in out
+
+
+def test_the_window_process_never_imports_torch() -> None:
+    """Importing torch holds the GIL for seconds: the window's modules and the jobs it runs
+    in its own process (indexing, the demo's naming, finding faces) must not need it; fitting
+    and restoring run in core.engine_process's child."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import idfsr_desktop.app, idfsr_desktop.main_window, core.demo, core.fitting\n"
+        "import core.restore.pipeline, core.restore.recompose, core.model_status\n"
+        "import core.engine_process, core.indexing, core.people.assign\n"
+        "print(sorted(m for m in ('torch', 'diffusers', 'accelerate') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=Path(__file__).resolve().parents[2])
+    assert done.stdout.strip().splitlines()[-1] == "[]"

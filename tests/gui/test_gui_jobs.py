@@ -39,6 +39,8 @@ def test_jobs_page_lists_work_with_progress_and_outcomes(qtbot: QtBot,
 
     done = window.runner.submit(slow_job(5, 0.01), title="Quick work")
     qtbot.waitUntil(lambda: not done.running, timeout=10_000)
+    # The status bar does not go on showing its last progress ("5 of 5") as if it ran.
+    assert window.task_status.label.text() == "Quick work: done"
     failed = window.runner.submit(broken, title="Broken work")
     qtbot.waitUntil(lambda: not failed.running, timeout=10_000)
     helper = window.runner.submit(slow_job(1, 0.0), title="Helper", listed=False)

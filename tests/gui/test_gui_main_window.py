@@ -10,7 +10,8 @@ from pytestqt.qtbot import QtBot
 
 from core.context import AppContext
 from core.library.service import add_root
-from idfsr_desktop.main_window import SETTINGS_FILE, MainWindow
+from idfsr_desktop.main_window import MainWindow
+from idfsr_desktop.window_settings import SETTINGS_FILE
 
 
 def test_empty_home_shows_the_first_run_page(window: MainWindow) -> None:
