@@ -144,31 +144,33 @@ def main() -> None:
         app.settings.faces.enabled = not args.no_faces
         window = MainWindow(app)
         window.show()
-        ticks: list[float] = []
-        heartbeat = QTimer()
-        heartbeat.setInterval(TICK_MS)
-        heartbeat.timeout.connect(lambda: ticks.append(time.monotonic()))
-        heartbeat.start()
+        beat = Heartbeat()
         started = time.monotonic()
         window.add_folder(str(library))
+        marks: dict[str, float] = {}
+
+        def mark(report: object) -> None:
+            stage = getattr(report, "stage", "?")
+            marks.setdefault(stage, time.monotonic())
+
         handle = window.index_task
+        if handle is not None:
+            handle.progress.connect(mark)
         while handle is None or handle.running:
             qt.processEvents()
             time.sleep(0.001)
-            handle = handle or window.index_task
+            if handle is None and window.index_task is not None:
+                handle = window.index_task
+                handle.progress.connect(mark)
             if time.monotonic() - started > args.timeout:
                 break
         seconds = time.monotonic() - started
-        heartbeat.stop()
+        figures = beat.figures(marks)
         window.close()
         qt.processEvents()
-    gaps = sorted(b - a for a, b in zip(ticks, ticks[1:], strict=False))
     print(json.dumps({
         "bench": "gui_stall", "photos": args.photos, "faces": not args.no_faces,
-        "index_seconds": round(seconds, 1), "ticks": len(ticks),
-        "max_stall_ms": round(1000 * gaps[-1], 1) if gaps else None,
-        "p99_stall_ms": round(1000 * gaps[int(0.99 * (len(gaps) - 1))], 1) if gaps else None,
-        "stalls_over_100ms": sum(g > 0.1 for g in gaps),
+        "index_seconds": round(seconds, 1), **figures,
         "load_avg": round(os.getloadavg()[0], 2),
     }, indent=2))
 
