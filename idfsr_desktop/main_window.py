@@ -85,7 +85,7 @@ def report_text(full: FullIndexReport) -> str:
     if report.missing:
         parts.append(f"{report.missing:,} newly missing")
     seconds = report.seconds
-    if full.faces is not None:
+    if full.faces is not None and full.faces.photos:  # none: every photo was already done
         parts.append(f"{full.faces.faces:,} faces found in {full.faces.photos:,} photos")
         seconds += full.faces.seconds
     return ", ".join(parts) + f" ({seconds:.1f} s)."

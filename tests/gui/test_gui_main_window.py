@@ -105,3 +105,18 @@ def test_geometry_persists_across_windows_on_the_same_home(
     qtbot.waitExposed(second)
     assert (second.width(), second.height()) == size
     second.close()
+
+
+def test_the_indexing_line_names_face_work_only_when_there_was_some() -> None:
+    from core.faces.scan import FaceScanReport
+    from core.indexing import FullIndexReport
+    from core.library.indexer import IndexReport
+    from idfsr_desktop.main_window import report_text
+
+    idle = FullIndexReport(IndexReport(seen=17, unchanged=17, seconds=0.04),
+                           FaceScanReport(up_to_date=17))
+    assert report_text(idle) == "Library up to date: 17 photos seen, nothing new (0.0 s)."
+    busy = FullIndexReport(IndexReport(seen=20, new=3, errors=1, seconds=1.0),
+                           FaceScanReport(photos=3, faces=5, seconds=2.0))
+    assert report_text(busy) == ("Library up to date: 20 photos seen, 3 new or changed, "
+                                 "1 unreadable, 5 faces found in 3 photos (3.0 s).")
