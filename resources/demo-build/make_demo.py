@@ -26,8 +26,9 @@ PORTRAITS = {
     "mark_zuckerberg": [f"people/id06/img{n}.jpg" for n in (13, 14, 15, 58)],
     "jennifer_aniston": [f"people/id04/img{n}.jpg" for n in (3, 12, 53, 54)],
 }
-# (source, print width in px, tilt in degrees): faces end up about 18-28 px wide.
-ALBUM_PRINTS = [("groups/two_people.jpg", 250, 2.0), ("groups/t1.jpg", 320, -1.5)]
+# (source, print width in px, tilt in degrees): faces end up about 30-36 px wide, the
+# two known people's small enough for the bundled 64 px model to restore them.
+ALBUM_PRINTS = [("groups/two_people.jpg", 215, 2.0), ("groups/t1.jpg", 320, -1.5)]
 REAL_OLD = "old/bop-old_b.png"
 LONG_SIDE = 800
 SEED = 1968
@@ -95,8 +96,12 @@ def album_page(prints: list[tuple[Image.Image, int, float]], rng: np.random.Gene
 
 def build(fixtures: Path, out: Path) -> None:
     """Write the demo library into `out` (replacing what was there)."""
-    if out.exists():
-        shutil.rmtree(out)
+    if out.exists():  # everything but the credits, which are written by hand
+        for child in out.iterdir():
+            if child.is_dir():
+                shutil.rmtree(child)
+            elif child.name != "SOURCES.md":
+                child.unlink()
     for person, files in PORTRAITS.items():
         folder = out / "portraits" / person
         folder.mkdir(parents=True)
