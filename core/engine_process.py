@@ -77,15 +77,15 @@ def _plain(value: object) -> bool:
 
 
 class _ChildCancel(CancelToken):
-    """Cancelled when the parent names this job in the shared cancel slot."""
+    """Cancelled when the parent names this job in the shared cancel slot, or is gone."""
 
-    def __init__(self, slot: Any, job: int) -> None:
+    def __init__(self, slot: Any, job: int, parent: int) -> None:
         super().__init__()
-        self._slot, self._job = slot, job
+        self._slot, self._job, self._parent = slot, job, parent
 
     @property
     def cancelled(self) -> bool:
-        if self._slot.value == self._job:
+        if self._slot.value == self._job or os.getppid() != self._parent:
             super().cancel()
         return super().cancelled
 
@@ -120,8 +120,8 @@ def _child_main(home: Path | None, requests: Any, replies: Any, cancel_slot: Any
                 def progress(report: Progress, job: int = job) -> None:
                     replies.put(("progress", job, report))
 
-                result = fn(ctx, *args, progress=progress, cancel=_ChildCancel(cancel_slot, job),
-                            **kwargs)
+                cancel = _ChildCancel(cancel_slot, job, parent)
+                result = fn(ctx, *args, progress=progress, cancel=cancel, **kwargs)
                 # Pickled here, not in the queue's feeder thread, so a failure is reported.
                 replies.put(("done", job, pickle.dumps(result)))
             except BaseException as exc:  # noqa: BLE001 - every failure goes back to the caller

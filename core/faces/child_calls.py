@@ -8,7 +8,7 @@ order and run one at a time, as they would under the GIL anyway.
 
 Each extension is loaded once in the child, on its first call. A child that died (killed,
 out of memory) is replaced once per call; `close()` ends it, and so does this process
-ending (the child sees its pipe close).
+ending, even by a kill (the child watches for it).
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from __future__ import annotations
 import ctypes
 import logging
 import multiprocessing
+import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -32,6 +34,18 @@ T = TypeVar("T")
 
 # What the child has loaded, by what it was loaded from (the child's own globals).
 _loaded: dict[str, Any] = {}
+
+
+def _watch_parent(parent: int) -> None:
+    """In the child: exit once the process that started it is gone (killed, crashed), since
+    nobody is left to ask for anything."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="idfsr-parent-watch", daemon=True).start()
 
 
 def _dlib_descriptors(model_file: str, chips: list[NDArray[np.uint8]]) -> NDArray[np.float64]:
@@ -66,7 +80,8 @@ class ChildCalls:
         with self._lock:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
-                    max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+                    max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_watch_parent, initargs=(os.getpid(),))
             return self._pool
 
     def _call(self, fn: Callable[..., T], *args: Any) -> T:

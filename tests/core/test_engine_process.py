@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from process_support import gone_within, running
 
 from core.engine_process import EngineProcess
 from core.errors import IdfsrError, JobCancelled, LibraryError
@@ -90,8 +91,34 @@ def test_close_ends_a_running_job_and_the_child(engine: EngineProcess) -> None:
     engine.close()
     worker.join(30)
     assert result and isinstance(result[0], JobCancelled)
-    assert engine.pid is None
-    with pytest.raises(OSError):
-        os.kill(pid, 0)  # gone
+    assert engine.pid is None and not running(pid)
     with pytest.raises(JobCancelled):
         engine.run(CHECK, 1)
+
+
+def test_a_job_stops_when_the_app_that_asked_for_it_is_gone(tmp_path: Path) -> None:
+    """The app killed mid-fit: its job process stops at the job's next check, not minutes
+    later, and exits."""
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import sys\n"
+        "from core.engine_process import EngineProcess\n"
+        "if __name__ == '__main__':\n"
+        "    engine = EngineProcess(sys.argv[1])\n"
+        "    engine.run('core.engine_process:check_job', 1)\n"
+        "    print(engine.pid, flush=True)\n"
+        "    engine.run('core.engine_process:check_job', 100000, 0.01)\n"
+    )
+    app = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "home")],
+                           stdout=subprocess.PIPE, text=True,
+                           cwd=Path(__file__).resolve().parents[2])
+    assert app.stdout is not None
+    child = int(app.stdout.readline())
+    time.sleep(0.5)  # the long job is under way
+    app.kill()
+    app.wait()
+    assert gone_within(child, 10), "the job process outlived its app by 10 s"
+
