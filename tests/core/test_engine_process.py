@@ -57,19 +57,28 @@ def test_cancel_stops_the_job_and_not_the_next(engine: EngineProcess) -> None:
     assert engine.run(CHECK, 2)["steps"] == 2
 
 
-def test_a_killed_child_is_a_clear_error_and_the_next_job_starts_another(
-        engine: EngineProcess) -> None:
-    first = engine.run(CHECK, 1)["pid"]
+def long_job_under_way(engine: EngineProcess) -> tuple[threading.Thread, list[BaseException]]:
+    """A 20 s job started from another thread, returned once it has reported progress;
+    the list receives the error it ends with."""
     result: list[BaseException] = []
+    started = threading.Event()
 
     def long_job() -> None:
         try:
-            engine.run(CHECK, 1000, 0.02)
+            engine.run(CHECK, 1000, 0.02, progress=lambda report: started.set())
         except IdfsrError as exc:
             result.append(exc)
 
     worker = threading.Thread(target=long_job)
     worker.start()
+    assert started.wait(30)
+    return worker, result
+
+
+def test_a_killed_child_is_a_clear_error_and_the_next_job_starts_another(
+        engine: EngineProcess) -> None:
+    first = engine.run(CHECK, 1)["pid"]
+    worker, result = long_job_under_way(engine)
     os.kill(first, signal.SIGKILL)
     worker.join(30)
     assert result and "ended unexpectedly" in str(result[0])
@@ -78,16 +87,7 @@ def test_a_killed_child_is_a_clear_error_and_the_next_job_starts_another(
 
 def test_close_ends_a_running_job_and_the_child(engine: EngineProcess) -> None:
     pid = engine.run(CHECK, 1)["pid"]
-    result: list[BaseException] = []
-
-    def long_job() -> None:
-        try:
-            engine.run(CHECK, 1000, 0.02)
-        except IdfsrError as exc:
-            result.append(exc)
-
-    worker = threading.Thread(target=long_job)
-    worker.start()
+    worker, result = long_job_under_way(engine)
     engine.close()
     worker.join(30)
     assert result and isinstance(result[0], JobCancelled)
