@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from core.context import AppContext
 from core.errors import IdfsrError
 from core.indexing import FullIndexReport, index_everything
+from core.jobs import CancelToken, ProgressCallback
 from core.library.service import add_root, list_roots
 from core.models.catalog import PackSpec
 from core.people.recluster import ClusterReport, recluster
@@ -91,6 +92,13 @@ def report_text(full: FullIndexReport) -> str:
     return ", ".join(parts) + f" ({seconds:.1f} s)."
 
 
+def _name_demo_job(ctx: AppContext, demo: Path, *, progress: ProgressCallback,
+                   cancel: CancelToken) -> list[str]:
+    from core.demo import name_demo_people
+
+    return [person["name"] for person in name_demo_people(ctx, demo)]
+
+
 def recluster_text(report: ClusterReport) -> str:
     """How regrouping people ended, in one status-bar line."""
     return (f"People regrouped: {report.assigned:,} of {report.faces:,} faces have a person, "
@@ -112,6 +120,7 @@ class MainWindow(QMainWindow):
         self.fits = FitController(ctx, self.runner, self)
         self.index_task: TaskHandle | None = None
         self.recluster_task: TaskHandle | None = None
+        self._name_demo: Path | None = None  # the demo library, to name once it is indexed
         self._shut_down = False
         self.setWindowTitle("IDFSR Desktop")
         self.setAcceptDrops(True)  # photos dropped anywhere go to the Restore page
@@ -344,7 +353,8 @@ class MainWindow(QMainWindow):
         return ok
 
     def open_demo_library(self) -> None:
-        """Add the bundled demo library (once) and index it."""
+        """Add the bundled demo library (once), index it and name its people after their
+        portrait folders, as `idfsr demo` does."""
         try:
             demo = demo_library_path().resolve()
             if not any(root.path == str(demo) for root in list_roots(self.ctx)):
@@ -352,7 +362,16 @@ class MainWindow(QMainWindow):
         except IdfsrError as exc:
             self.show_error("Cannot open the demo library", str(exc))
             return
+        self._name_demo = demo  # once this indexing is done; not later ones (a user's renames)
         self._library_changed(index=True)
+
+    def _name_demo_people(self, demo: Path) -> None:
+        job = functools.partial(_name_demo_job, self.ctx, demo)
+        self.runner.submit(
+            job, title="Naming the demo's people",
+            on_finished=self._on_demo_named,
+            on_failed=lambda message: self.show_error("Naming the demo's people failed",
+                                                      message))
 
     def _library_changed(self, *, index: bool) -> None:
         self.library.refresh()
@@ -560,8 +579,19 @@ class MainWindow(QMainWindow):
         running = len(self.jobs.model.running())  # the listed jobs, not helper queries
         self.jobs_button.setText(f"Jobs ({running} running)" if running else "Jobs")
 
+    def _on_demo_named(self, names: list[str]) -> None:
+        if self._shut_down:
+            return
+        if names:
+            self.task_status.show_message(
+                "Demo people named after their folders: " + ", ".join(names) + ".")
+        self.people.refresh()
+
     def _on_indexed(self, report: FullIndexReport) -> None:
         self.task_status.show_message(report_text(report))
+        demo, self._name_demo = self._name_demo, None
+        if demo is not None and report.faces is not None and not self._shut_down:
+            self._name_demo_people(demo)
 
     def _on_index_failed(self, message: str) -> None:
         self.show_error("Indexing failed", message)

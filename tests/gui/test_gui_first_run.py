@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
-from squares_backend import SquaresBackend
 
 import core.models.download as download_mod
 from core.context import AppContext
@@ -16,6 +15,8 @@ from core.jobs import CancelToken, ProgressCallback
 from core.library.service import list_photos, list_roots
 from core.models.catalog import INSIGHTFACE_LICENCE, PackSpec
 from core.models.download import InstallReport
+from core.people.edits import rename
+from core.people.service import list_people, resolve_person
 from core.resources import demo_library_path
 from idfsr_desktop.main_window import MainWindow
 from idfsr_desktop.pack_licence_dialog import PackLicenceDialog
@@ -92,10 +93,24 @@ def test_choose_several_folders_then_index(qtbot: QtBot, window: MainWindow, app
 
 
 def test_open_the_demo_library(qtbot: QtBot, window: MainWindow, app: AppContext) -> None:
-    app.cache["face_backend"] = SquaresBackend()  # fast; the real backends have their tests
     qtbot.mouseClick(window.first_run.demo_button, Qt.MouseButton.LeftButton)
     assert window.root.currentWidget() is window.main_area
     qtbot.waitUntil(lambda: window.index_task is not None and not window.index_task.running,
                     timeout=60_000)
     assert [r.path for r in list_roots(app)] == [str(demo_library_path().resolve())]
     assert window.library.model.rowCount() == len(list(demo_library_path().rglob("*.jpg")))
+    # Its people are named after their portrait folders, as `idfsr demo` names them.
+    folders = sorted(p.name.replace("_", " ").title()
+                     for p in (demo_library_path() / "portraits").iterdir())
+    qtbot.waitUntil(lambda: sorted(p.name for p in list_people(app) if p.name) == folders,
+                    timeout=30_000)
+    qtbot.waitUntil(window.is_idle, timeout=30_000)
+    assert window.task_status.label.text().startswith("Demo people named after their folders")
+
+    # Indexing again later leaves the user's names alone.
+    first = next(p for p in list_people(app) if p.name)
+    rename(app, first.id, "Grandpa")
+    window.start_indexing()
+    qtbot.waitUntil(lambda: not window.index_task.running, timeout=60_000)
+    qtbot.waitUntil(window.is_idle, timeout=30_000)
+    assert resolve_person(app, "Grandpa") == first.id
