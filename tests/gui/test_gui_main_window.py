@@ -120,3 +120,14 @@ def test_the_indexing_line_names_face_work_only_when_there_was_some() -> None:
                            FaceScanReport(photos=3, faces=5, seconds=2.0))
     assert report_text(busy) == ("Library up to date: 20 photos seen, 3 new or changed, "
                                  "1 unreadable, 5 faces found in 3 photos (3.0 s).")
+
+
+def test_the_window_keeps_its_startup_objects_out_of_full_collections(qtbot: QtBot,
+                                                                      app: AppContext) -> None:
+    import gc
+
+    window = MainWindow(app)
+    qtbot.addWidget(window)
+    assert gc.get_freeze_count() > 10_000  # modules, Qt wrappers, the window itself
+    window.shutdown()
+    assert gc.get_freeze_count() == 0  # collectable again once the window is done
