@@ -11,7 +11,9 @@ from pytestqt.qtbot import QtBot
 from squares_backend import SquaresBackend
 
 from core.context import AppContext
+from core.db.models import Person
 from core.library.service import list_photos, list_roots
+from core.people.service import resolve_person
 from core.resources import demo_library_path
 from idfsr_desktop.app import DEMO_OLD_PHOTO, main, parse_args, screenshot_steps
 from idfsr_desktop.main_window import MainWindow
@@ -54,16 +56,23 @@ def test_screenshot_steps_open_the_page_and_restore_a_demo_photo_there(
         qtbot: QtBot, window: MainWindow, app: AppContext) -> None:
     assert screenshot_steps(window, None) == []
     assert len(screenshot_steps(window, "jobs")) == 1
-    steps = screenshot_steps(window, "restore")  # open, queue, restore, zoom on a face
-    assert len(steps) == 4
+    # open, queue, say who the known faces are, restore, zoom on a face
+    steps = screenshot_steps(window, "restore")
+    assert len(steps) == 5
     app.cache["face_backend"] = SquaresBackend()  # quick: no detector model to load
+    with app.db.session() as session:  # a named person, as the demo's naming leaves one
+        session.add(Person(name="Barack Obama"))
+    obama = resolve_person(app, "Barack Obama")
     steps[0]()
     assert window.current_page() == "restore"
     steps[1]()
     assert [p.path.name for p in window.restorer.photos] == [DEMO_OLD_PHOTO[-1]]
     qtbot.waitUntil(window.restore.is_idle, timeout=20_000)  # its faces found
-    assert steps[2] == window.restore.run_current  # (a real restore: `make screenshots`)
-    steps[3]()  # nothing restored yet: no face to zoom on, and no harm done
+    steps[2]()  # Biden is not in this library: his face stays on the automatic match
+    assert window.restore.current is not None
+    assert window.restore.current.choices == {1: obama}
+    assert steps[3] == window.restore.run_current  # (a real restore: `make screenshots`)
+    steps[4]()  # nothing restored yet: no face to zoom on, and no harm done
     assert window.restore.faces.selectedItems() == [] and window.restore.is_idle()
 
 
