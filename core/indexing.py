@@ -41,6 +41,15 @@ def face_backend(ctx: AppContext) -> FaceBackend:
     return cached
 
 
+def forget_face_backend(ctx: AppContext) -> None:
+    """Drop the loaded face backend (the next use opens the one the settings now ask for),
+    ending its child process if it has one; a job still using it restarts that on demand."""
+    dropped = ctx.cache.pop("face_backend", None)
+    close = getattr(dropped, "close", None)
+    if callable(close):
+        close()
+
+
 def index_everything(
     ctx: AppContext,
     *,

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from core.context import AppContext
 from core.errors import IdfsrError
-from core.indexing import FullIndexReport, index_everything
+from core.indexing import FullIndexReport, forget_face_backend, index_everything
 from core.jobs import CancelToken, ProgressCallback
 from core.library.service import add_root, list_roots
 from core.models.catalog import PackSpec
@@ -558,7 +558,7 @@ class MainWindow(QMainWindow):
                                       f"Could not install {spec.name}", message))
 
     def _on_pack_installed(self, report: InstallReport) -> None:
-        self.ctx.cache.pop("face_backend", None)
+        forget_face_backend(self.ctx)
         self.first_run.models.refresh()
         self.task_status.show_message(
             f"Installed {report.pack}: faces are analysed again with it at the next indexing.")

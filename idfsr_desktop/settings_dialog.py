@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from core.context import AppContext
 from core.errors import IdfsrError
+from core.indexing import forget_face_backend
 from core.library.service import add_root, list_roots, remove_root
 from core.paths import AppPaths
 from idfsr_desktop.restore_controller import RestoreController
@@ -249,7 +250,7 @@ class SettingsDialog(QDialog):
         settings.models_dir = models
         settings.output_dir = self.output_field.path()
         if change.face_backend_changed or change.device_changed:
-            ctx.cache.pop("face_backend", None)  # the next indexing opens the new one
+            forget_face_backend(ctx)  # the next indexing opens the new one
         ctx.apply_models_dir()
         ctx.save_settings()
         return change

@@ -319,7 +319,7 @@ def test_the_gil_holding_extensions_in_a_child_process_give_the_same_faces(
 
 def test_an_interactive_context_keeps_the_extensions_in_a_child(tmp_path: Path) -> None:
     from core.context import AppContext
-    from core.indexing import face_backend
+    from core.indexing import face_backend, forget_face_backend
 
     with AppContext.open(tmp_path / "home") as ctx:
         ctx.settings.face_backend = "embedded"
@@ -327,6 +327,11 @@ def test_an_interactive_context_keeps_the_extensions_in_a_child(tmp_path: Path) 
         chosen = face_backend(ctx)
         assert isinstance(chosen, EmbeddedBackend) and chosen.child is not None
         assert chosen.embedder.model.child is chosen.yuface.child is chosen.child
+        chosen.embedder.embed_chips([np.zeros((150, 150, 3), np.uint8)])
+        pid = chosen.child.pid
+        assert pid is not None
+        forget_face_backend(ctx)  # another backend chosen: this one's child ends now
+        assert chosen.child.pid is None and face_backend(ctx) is not chosen
     with AppContext.open(tmp_path / "home") as ctx:
         ctx.settings.face_backend = "embedded"
         chosen = face_backend(ctx)
