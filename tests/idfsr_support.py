@@ -14,6 +14,7 @@ from core.idfsr.config import DiffusionConfig
 from core.idfsr.dataset import DatasetWriter, Recognizer
 from core.idfsr.diffusion import training_scheduler
 from core.idfsr.network import IdfsrNet
+from core.idfsr.restorer_net import RestorerNet
 
 SIZE = 32
 ID_DIM = 16
@@ -68,3 +69,26 @@ def write_dataset(folder: Path, n: int = 8) -> Path:
         writer.add(faces[i], lms[i], emb[i], {"source": f"f{i}.png", "identity": ident})
     writer.close()
     return folder
+
+
+def tiny_restorer(seed: int = 0, id_model_id: str = "test/rec-16",
+                  id_dim: int = ID_DIM) -> RestorerNet:
+    """A one-pass restorer of ~0.2M parameters at 32 px with seeded weights."""
+    torch.manual_seed(seed)
+    net = RestorerNet(sample_size=SIZE, id_dim=id_dim, id_model_id=id_model_id, id_tokens=2,
+                      block_out_channels=(16, 32), layers_per_block=(1, 1),
+                      attention_levels=(False, True), self_attention_levels=(False, False),
+                      head_channels=8, norm_num_groups=8, token_dim=32, head_dim=16)
+    # Seeded weights that make a restoration differ from its input: the zero-initialised
+    # last convolutions of each block get small random values.
+    with torch.no_grad():
+        for p in net.parameters():
+            if p.abs().sum() == 0 and p.dim() > 1:
+                p.normal_(0.0, 0.02)
+    return net
+
+
+def tiny_restorer_model(seed: int = 0) -> LoadedModel:
+    """tiny_restorer as a LoadedModel (not saved anywhere)."""
+    net = tiny_restorer(seed).eval().requires_grad_(False)
+    return LoadedModel(net, {}, Path("."), "1" * 64)

@@ -23,6 +23,7 @@ from safetensors import SafetensorError
 
 from core.errors import ModelCorruptError, ModelMissingError
 from core.idfsr.network import IdfsrNet, count_parameters
+from core.idfsr.restorer_net import RestorerNet
 from core.models.base import InferenceModel, sha256_file
 from core.models.safetensors_file import read_header
 from core.paths import AppPaths
@@ -37,8 +38,8 @@ DEFAULT_MODEL = "idfsr-default"
 class LoadedModel:
     """A network ready for sampling or fitting, with its schedule and identity."""
 
-    net: IdfsrNet
-    scheduler_config: dict[str, Any]
+    net: IdfsrNet | RestorerNet
+    scheduler_config: dict[str, Any]  # empty for a restorer
     path: Path
     sha256: str
     training: dict[str, Any] = field(default_factory=dict)
@@ -48,17 +49,25 @@ class LoadedModel:
         """The aligned-face side the network works at."""
         return int(self.net.config.sample_size)
 
+    @property
+    def is_restorer(self) -> bool:
+        """Whether the network restores in one pass (no sampling, no noise schedule)."""
+        return isinstance(self.net, RestorerNet)
+
 
 def save_model(
-    net: IdfsrNet,
-    scheduler: DDPMScheduler,
+    net: IdfsrNet | RestorerNet,
+    scheduler: DDPMScheduler | None,
     folder: Path,
     training: dict[str, Any] | None = None,
 ) -> str:
-    """Write a complete model folder (weights, configs, model card); returns the weights' sha256."""
+    """Write a complete model folder (weights, configs, model card); returns the weights' sha256.
+
+    A restorer has no noise schedule: pass None."""
     folder.mkdir(parents=True, exist_ok=True)
     net.save_pretrained(folder, safe_serialization=True)
-    scheduler.save_pretrained(folder / "scheduler")
+    if scheduler is not None and not isinstance(net, RestorerNet):
+        scheduler.save_pretrained(folder / "scheduler")
     info = dict(training or {})
     (folder / "training.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
     digest = sha256_file(folder / WEIGHTS_NAME)
@@ -106,39 +115,53 @@ def load_model(folder: Path, device: torch.device | str = "cpu", *,
                                 f"and {WEIGHTS_NAME}); train one with `idfsr train`")
     digest = verify_weights(folder, expect_sha256)
     try:
-        net = IdfsrNet.from_pretrained(folder, use_safetensors=True, low_cpu_mem_usage=False)
-        sched = DDPMScheduler.load_config(folder / "scheduler")
+        kind = json.loads((folder / "config.json").read_text("utf-8")).get("_class_name")
+        cls = RestorerNet if kind == RestorerNet.__name__ else IdfsrNet
+        net = cls.from_pretrained(folder, use_safetensors=True, low_cpu_mem_usage=False)
+        sched = ({} if cls is RestorerNet
+                 else dict(DDPMScheduler.load_config(folder / "scheduler")))
         training_file = folder / "training.json"
         training = (json.loads(training_file.read_text("utf-8")) if training_file.is_file()
                     else {})
     except (OSError, ValueError, RuntimeError, TypeError, SafetensorError) as exc:
         raise ModelCorruptError(f"the IDFSR model in {folder} cannot be loaded: {exc}") from exc
-    if sched.get("prediction_type") != net.config.prediction_type:
+    if isinstance(net, IdfsrNet) and sched.get("prediction_type") != net.config.prediction_type:
         raise ModelCorruptError(f"{folder}: the scheduler and the network disagree on the "
                                 "prediction type")
     net.eval().requires_grad_(False)
     return LoadedModel(net.to(device), dict(sched), folder, digest, training)
 
 
-def model_card(net: IdfsrNet, info: dict[str, Any], digest: str) -> str:
+def model_card(net: IdfsrNet | RestorerNet, info: dict[str, Any], digest: str) -> str:
     """The README.md of a model folder: what the model is, what it was trained on, its licence."""
     c = net.config
     data = info.get("data", {})
     licence = data.get("licence") or "unknown: check the licence of the training photos"
+    if isinstance(net, RestorerNet):
+        what = ["Personalised face super-resolution (IDFSR, arXiv 2508.10937): a conditional UNet",
+                "that restores an aligned face in one pass from its masked low-resolution version,",
+                "a reference photo warped onto it and an identity embedding."]
+        shape = [f"- blocks: {list(c.block_out_channels)} on a half-size grid, layers "
+                 f"{list(c.layers_per_block)}, cross-attention: {list(c.attention_levels)}",
+                 f"- identity: {c.id_dim}-d embeddings of `{c.id_model_id or 'unknown'}`, "
+                 f"{c.id_tokens} tokens + FiLM"]
+    else:
+        what = ["Personalised face super-resolution (IDFSR, arXiv 2508.10937): a conditional "
+                "diffusion", "UNet that restores an aligned face from its masked low-resolution "
+                "version, a warped", "reference photo and an identity embedding."]
+        shape = [f"- blocks: {list(c.block_out_channels)}, attention: {list(c.attention_levels)}",
+                 f"- identity: {c.id_dim}-d embeddings of `{c.id_model_id or 'unknown'}`, "
+                 f"{c.id_tokens} tokens + AdaGN",
+                 f"- prediction: {c.prediction_type}"]
     lines = [
         f"# IDFSR face restoration model ({info.get('config_name', 'custom')})",
         "",
-        "Personalised face super-resolution (IDFSR, arXiv 2508.10937): a conditional diffusion",
-        "UNet that restores an aligned face from its masked low-resolution version, a warped",
-        "reference photo and an identity embedding.",
+        *what,
         "",
         "## Model",
         f"- resolution: {c.sample_size} x {c.sample_size} canonical aligned crop",
         f"- parameters: {count_parameters(net):,}",
-        f"- blocks: {list(c.block_out_channels)}, attention: {list(c.attention_levels)}",
-        f"- identity: {c.id_dim}-d embeddings of `{c.id_model_id or 'unknown'}`, "
-        f"{c.id_tokens} tokens + AdaGN",
-        f"- prediction: {c.prediction_type}",
+        *shape,
         f"- weights sha256: `{digest}`",
         "",
         "## Training",

@@ -40,6 +40,40 @@ class NetworkConfig(_Strict):
         return self
 
 
+class RestorerConfig(_Strict):
+    """Size of the one-pass restorer (core.idfsr.restorer_net): the `restore` objective's."""
+
+    block_out_channels: list[int] = [48, 96, 160, 192]
+    layers_per_block: list[int] = [1, 1, 2, 2]
+    attention_levels: list[bool] = [False, False, True, True]
+    self_attention_levels: list[bool] = [False, False, False, True]
+    head_channels: int = 32
+    norm_num_groups: int = 16
+    token_dim: int = 256
+    id_tokens: int = 4
+
+    @model_validator(mode="after")
+    def _check(self) -> RestorerConfig:
+        n = len(self.block_out_channels)
+        if not (len(self.layers_per_block) == len(self.attention_levels)
+                == len(self.self_attention_levels) == n):
+            raise ValueError("layers_per_block and the attention levels need one entry per block")
+        if any(c % self.norm_num_groups for c in self.block_out_channels):
+            raise ValueError("every block width must be a multiple of norm_num_groups")
+        return self
+
+
+class LossConfig(_Strict):
+    """What the `restore` objective compares: pixels, identity, recognizer features."""
+
+    pixel: float = 1.0  # Charbonnier distance to the ground truth
+    identity: float = 0.0  # 1 - cosine of the identity recognizer's embeddings
+    features: float = 0.0  # L1 between the recognizer's intermediate feature maps
+    # Pixel loss at this share of the ground truth's resolution too (0: off): the low
+    # frequencies carry exposure and shape, the ones a user sees first.
+    low_pixel: float = 0.5
+
+
 class DiffusionConfig(_Strict):
     """The forward process the network is trained on (inference schedulers derive from it)."""
 
@@ -65,6 +99,9 @@ class ConditioningConfig(_Strict):
     mask_grow: tuple[float, float] = (0.9, 1.2)
     landmark_jitter: float = 0.015  # of the side: tiny faces have noisy landmarks
     nonrigid_ref: float = 1.0
+    # Show the whole LR face (no mask), so the network also learns to restore from the
+    # photo alone: what the generic path (nobody known) and a low strength ask of it.
+    p_open_mask: float = 0.0
 
 
 class TrainConfig(_Strict):
@@ -72,7 +109,12 @@ class TrainConfig(_Strict):
 
     name: str = "custom"
     size: int = 64
+    # "diffusion": the conditional denoiser (network); "restore": the one-pass restorer
+    # (restorer), trained on pixels, identity and recognizer features (loss).
+    objective: Literal["diffusion", "restore"] = "diffusion"
     network: NetworkConfig = Field(default_factory=NetworkConfig)
+    restorer: RestorerConfig = Field(default_factory=RestorerConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
     diffusion: DiffusionConfig = Field(default_factory=DiffusionConfig)
     conditioning: ConditioningConfig = Field(default_factory=ConditioningConfig)
     degradation: DegradationConfig = Field(default_factory=DegradationConfig)
@@ -93,10 +135,16 @@ class TrainConfig(_Strict):
     validation_steps: int = 20
     val_permille: int = 20  # share of identities held out for validation grids
     min_sharpness: float = 0.0  # train only on faces at least this sharp (see prepare)
+    # Ground truths only from faces resolved at least this many photo pixels across the
+    # crop (an upscaled face teaches blur); smaller ones still serve as references.
+    min_face_px: float = 0.0
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
-        levels = len(self.network.block_out_channels) - 1
+        if self.objective == "diffusion":
+            levels = len(self.network.block_out_channels) - 1
+        else:  # the restorer works on a half-size grid
+            levels = len(self.restorer.block_out_channels)
         if self.size % (2**levels):
             raise ValueError(f"size {self.size} is not divisible by 2**{levels}")
         return self

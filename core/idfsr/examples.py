@@ -87,7 +87,10 @@ def make_example(
     # The mask and the warp use landmarks as noisy as a detector's on a tiny face.
     jitter = conditioning.landmark_jitter * size
     lms = np.asarray(gt_landmarks, np.float64) + rng.normal(0.0, jitter, (5, 2))
-    opacity = 1.0 if rng.random() >= conditioning.p_partial_mask else float(rng.uniform(0, 1))
+    u = rng.random()
+    opacity = (0.0 if u < conditioning.p_open_mask
+               else float(rng.uniform(0, 1)) if u < conditioning.p_open_mask
+               + conditioning.p_partial_mask else 1.0)
     grow = float(rng.uniform(*conditioning.mask_grow))
     drop_ref = dropout and rng.random() < conditioning.p_drop_ref
     warped = None

@@ -25,10 +25,11 @@ from safetensors.torch import save_file
 
 from core.errors import JobCancelled
 from core.idfsr.checkpoint import LoadedModel
-from core.idfsr.config import ConditioningConfig
+from core.idfsr.config import ConditioningConfig, LossConfig
 from core.idfsr.degrade import DegradationConfig
 from core.idfsr.diffusion import loss_weights, training_target, weighted_mse
 from core.idfsr.examples import augment_reference, make_example, unit
+from core.idfsr.losses import RestoreLoss
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 
 
@@ -43,9 +44,26 @@ class FitConfig:
     snr_gamma: float | None = None  # as in training: the high-noise end counts
     seed: int = 0
     save_every: int = 25
-    degradation: DegradationConfig = field(default_factory=DegradationConfig)
+    degradation: DegradationConfig | None = None  # None: the one the model was trained on
     conditioning: ConditioningConfig = field(
         default_factory=lambda: ConditioningConfig(id_noise=0.0, p_drop_id=0.0, p_drop_ref=0.0))
+
+
+def trained_degradation(model: LoadedModel) -> DegradationConfig:
+    """The degradations the model was trained on (its training.json), else the defaults."""
+    recorded = model.training.get("config", {}).get("degradation")
+    return DegradationConfig.model_validate(recorded) if recorded else DegradationConfig()
+
+
+def restorer_loss(model: LoadedModel) -> RestoreLoss:
+    """The loss a restorer was trained with, with its recognizer, on the model's device."""
+    cfg = LossConfig.model_validate(model.training.get("config", {}).get("loss", {}))
+    critic = None
+    if cfg.identity > 0 or cfg.features > 0:
+        from core.faces.recognizers import open_recognizer
+
+        critic = open_recognizer(model.net.config.id_model_id, model.net.device)
+    return RestoreLoss(cfg, model.size, critic).to(model.net.device)
 
 
 @dataclass(frozen=True)
@@ -121,9 +139,12 @@ def fit_identity(
     emb = torch.nn.Parameter(torch.from_numpy(init.copy()).to(device))
     anchor = torch.from_numpy(init.copy()).to(device)
     opt = torch.optim.Adam([emb], lr=config.learning_rate)
-    sched = DDPMScheduler.from_config(model.scheduler_config)
-    alphas = sched.alphas_cumprod.to(device)
-    pred_type = net.config.prediction_type
+    restore_loss = restorer_loss(model) if model.is_restorer else None
+    sched = None if restore_loss is not None else DDPMScheduler.from_config(
+        model.scheduler_config)
+    alphas = sched.alphas_cumprod.to(device) if sched is not None else None
+    pred_type = getattr(net.config, "prediction_type", "")
+    degradation = config.degradation or trained_degradation(model)
     fingerprint = _fingerprint(model, faces, init, config)
     step, losses = 0, list[float]()
     if state_file is not None:
@@ -147,20 +168,23 @@ def fit_identity(
                 ref, ref_lms = augment_reference(faces[i], landmarks[i], rng, strong=True)
             batch.append(make_example(faces[i], landmarks[i], ref, ref_lms, init, rng,
                                       conditioning=config.conditioning,
-                                      degradation=config.degradation, dropout=False))
+                                      degradation=degradation, dropout=False))
         x0 = torch.from_numpy(np.stack([b["target"] for b in batch])).to(device)
         cond = torch.from_numpy(np.stack([b["condition"] for b in batch])).to(device)
         weight = torch.from_numpy(np.stack([b["weight"] for b in batch])).to(device)
-        gen = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
-        noise = torch.randn(x0.shape, generator=gen).to(device)
-        t = torch.randint(0, sched.config.num_train_timesteps, (len(batch),),
-                          generator=gen).to(device)
-        noisy = sched.add_noise(x0, noise, t)
         ids = (emb / emb.norm().clamp(min=1e-8)).expand(len(batch), -1)
-        pred = net(noisy, t, cond, ids)
-        target = training_target(pred_type, x0, noise, alphas, t)
-        per = weighted_mse(pred, target, weight)
-        loss = (per * loss_weights(pred_type, alphas, t, config.snr_gamma)).mean()
+        if restore_loss is not None:
+            loss = restore_loss(net(cond, ids), x0, weight)[0].mean()
+        else:
+            gen = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
+            noise = torch.randn(x0.shape, generator=gen).to(device)
+            t = torch.randint(0, sched.config.num_train_timesteps, (len(batch),),
+                              generator=gen).to(device)
+            noisy = sched.add_noise(x0, noise, t)
+            pred = net(noisy, t, cond, ids)
+            target = training_target(pred_type, x0, noise, alphas, t)
+            per = weighted_mse(pred, target, weight)
+            loss = (per * loss_weights(pred_type, alphas, t, config.snr_gamma)).mean()
         if config.anchor > 0:
             loss = loss + config.anchor * ((emb - anchor) ** 2).sum()
         opt.zero_grad(set_to_none=True)

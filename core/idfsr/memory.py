@@ -106,7 +106,11 @@ def restore_face_within_memory(
     Raises the out-of-memory error when one candidate at a time does not fit either.
     """
     from core.idfsr.device import release_memory
+    from core.idfsr.sample import restore_face
 
+    if model.is_restorer:  # one pass per reference: nothing to split
+        return restore_face(model, face, id_embedding, options, progress=progress,
+                            cancel=cancel)
     k = max(1, options.candidates)
     while True:
         batch = min(k, plan.batch or k)

@@ -29,6 +29,7 @@ from core.idfsr.checkpoint import LoadedModel
 from core.idfsr.conditioning import build_condition, from_unit, to_unit, warp_reference
 from core.idfsr.diffusion import inference_scheduler, output_for_x0, predicted_x0
 from core.idfsr.network import IdfsrNet
+from core.idfsr.restorer_net import RestorerNet
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 
 _LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
@@ -57,6 +58,15 @@ class FaceInput:
     landmarks: NDArray[np.float64]  # (5, 2) in crop pixels
     reference: NDArray[np.uint8] | None = None  # S x S x 3 aligned crop of the person
     ref_landmarks: NDArray[np.float64] | None = None
+    # More of the person's photos (crop, landmarks), best first: a one-pass restorer makes
+    # one candidate per reference (the first one being `reference`).
+    more_references: tuple[tuple[NDArray[np.uint8], NDArray[np.float64]], ...] = ()
+
+    def references(self) -> list[tuple[NDArray[np.uint8], NDArray[np.float64]]]:
+        """Every reference, best first (empty when there is none)."""
+        first = ([(self.reference, self.ref_landmarks)]
+                 if self.reference is not None and self.ref_landmarks is not None else [])
+        return first + list(self.more_references)
 
 
 @dataclass(frozen=True)
@@ -81,10 +91,15 @@ def is_colourless(image: torch.Tensor, threshold: float = 0.06) -> bool:
 
 
 class LrConsistency:
-    """The LR-consistency operator: compare and correct images at the input's true size."""
+    """The LR-consistency operator: compare and correct images at the input's true size.
 
-    def __init__(self, lr: torch.Tensor, lr_size: int) -> None:
-        self.lr_size = max(2, int(lr_size))
+    `coarse` (0..1] compares at that share of the input's size instead: below the size
+    of the photo's grain and noise, so a correction brings back exposure and shape, not
+    the grain the restoration removed.
+    """
+
+    def __init__(self, lr: torch.Tensor, lr_size: int, coarse: float = 1.0) -> None:
+        self.lr_size = max(2, int(round(lr_size * coarse)))
         self.size = lr.shape[-1]
         self.luma_only = is_colourless(lr)
         self.target = self.down(lr)
@@ -190,6 +205,72 @@ def denoise(
     return x.clamp(-1.0, 1.0)
 
 
+RESTORER_COARSE = 0.5  # a one-pass restoration is checked at half the input's size
+
+
+@torch.no_grad()
+def restore_in_one_pass(
+    net: RestorerNet,
+    condition: torch.Tensor,
+    ids: torch.Tensor | None,
+    guidance: float = 1.0,
+) -> torch.Tensor:
+    """The restorer's faces for (K, C, S, S) conditions, with identity guidance.
+
+    Guidance extrapolates from the null identity's restoration toward the person's:
+    out = null + scale * (person - null); `ids` None restores with the null identity.
+    """
+    device, dtype = net.device, net.dtype
+    k = condition.shape[0]
+    cond = condition.to(device, dtype)
+    dim = net.config.id_dim
+    if ids is None:
+        return net(cond, torch.zeros(k, dim, device=device, dtype=dtype),
+                   torch.ones(k, dtype=torch.bool, device=device)).float().clamp(-1.0, 1.0)
+    ids = ids.to(device, dtype)
+    if guidance == 1.0:
+        return net(cond, ids).float().clamp(-1.0, 1.0)
+    drop = torch.cat([torch.zeros(k, dtype=torch.bool), torch.ones(k, dtype=torch.bool)])
+    out = net(torch.cat([cond, cond]), torch.cat([ids, ids]), drop.to(device)).float()
+    person, null = out.chunk(2)
+    return (null + guidance * (person - null)).clamp(-1.0, 1.0)
+
+
+def _restore_one_pass(model: LoadedModel, face: FaceInput, id_embedding: NDArray[np.float32] | None,
+                      options: SampleOptions, progress: ProgressCallback,
+                      cancel: CancelToken | None) -> list[Candidate]:
+    """One candidate per reference (one in all without references), best consistency first."""
+    size, net = model.size, model.net
+    if not isinstance(net, RestorerNet):
+        raise TypeError("a one-pass restoration needs a restorer")
+    refs = face.references()[: max(1, options.candidates)]
+    conds = []
+    for ref, ref_lms in refs or [(None, None)]:
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        warped = (warp_reference(ref, ref_lms, face.landmarks, size)
+                  if ref is not None and ref_lms is not None else None)
+        conds.append(build_condition(face.lr_up, face.landmarks, warped,
+                                     opacity=1.0 - options.fidelity))
+    ids = None
+    if id_embedding is not None:
+        v = torch.from_numpy(np.asarray(id_embedding, np.float32).reshape(1, -1))
+        ids = (v / v.norm().clamp(min=1e-8)).expand(len(conds), -1)
+    progress(Progress("sample", 0, 1))
+    x0 = restore_in_one_pass(net, torch.from_numpy(np.stack(conds)), ids, options.guidance)
+    lr = torch.from_numpy(to_unit(face.lr_up))[None].to(x0.device)
+    check = LrConsistency(lr, face.lr_size, coarse=RESTORER_COARSE)
+    if options.consistency > 0:
+        x0 = check.project(x0, options.consistency).clamp(-1.0, 1.0)
+    if check.luma_only:
+        x0 = (x0 * _LUMA.to(x0)).sum(1, keepdim=True).expand_as(x0)
+    errors = check.error(x0).cpu().numpy()
+    progress(Progress("sample", 1, 1))
+    out = [Candidate(from_unit(x0[i].cpu().numpy()), options.seed + i, float(errors[i]))
+           for i in range(len(conds))]
+    return sorted(out, key=lambda c: c.consistency_error)
+
+
 def restore_face(
     model: LoadedModel,
     face: FaceInput,
@@ -199,10 +280,15 @@ def restore_face(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> list[Candidate]:
-    """Restore one aligned face into K candidates, best LR consistency first."""
+    """Restore one aligned face into K candidates, best LR consistency first.
+
+    A diffusion model samples K seeds; a one-pass restorer makes one candidate per
+    reference photo (K at most)."""
     size = model.size
     if face.lr_up.shape != (size, size, 3):
         raise ValueError(f"face is {face.lr_up.shape}, the model works at {size}x{size}x3")
+    if model.is_restorer:
+        return _restore_one_pass(model, face, id_embedding, options, progress, cancel)
     warped = None
     if face.reference is not None and face.ref_landmarks is not None:
         warped = warp_reference(face.reference, face.ref_landmarks, face.landmarks, size)

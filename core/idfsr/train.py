@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader
 from core.errors import IdfsrError, JobCancelled
 from core.idfsr.batches import StepBatches, StepExamples
 from core.idfsr.checkpoint import save_model
+from core.idfsr.conditioning import CONDITION_CHANNELS
 from core.idfsr.config import TrainConfig
 from core.idfsr.dataset import PreparedFaces, Recognizer
 from core.idfsr.device import mps_available
@@ -31,8 +32,10 @@ from core.idfsr.diffusion import (
     training_target,
     weighted_mse,
 )
+from core.idfsr.losses import IdentityCritic, RestoreLoss
 from core.idfsr.network import IdfsrNet, count_parameters
 from core.idfsr.report import loss_curve_png, write_loss_csv
+from core.idfsr.restorer_net import RestorerNet
 from core.idfsr.train_state import Ema, list_checkpoints, load_checkpoint, save_checkpoint
 from core.idfsr.validation import render_validation, validation_examples
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
@@ -52,8 +55,19 @@ class TrainReport:
     parameters: int
 
 
-def build_network(cfg: TrainConfig, recognizer: Recognizer) -> IdfsrNet:
+def build_network(cfg: TrainConfig, recognizer: Recognizer) -> IdfsrNet | RestorerNet:
     """The network a config describes, for embeddings of this recognizer."""
+    if cfg.objective == "restore":
+        r = cfg.restorer
+        return RestorerNet(
+            sample_size=cfg.size, condition_channels=CONDITION_CHANNELS, id_dim=recognizer.dim,
+            id_model_id=recognizer.model_id, id_tokens=r.id_tokens,
+            block_out_channels=tuple(r.block_out_channels),
+            layers_per_block=tuple(r.layers_per_block),
+            attention_levels=tuple(r.attention_levels),
+            self_attention_levels=tuple(r.self_attention_levels),
+            head_channels=r.head_channels, norm_num_groups=r.norm_num_groups,
+            token_dim=r.token_dim)
     n = cfg.network
     return IdfsrNet(
         sample_size=cfg.size, id_dim=recognizer.dim, id_model_id=recognizer.model_id,
@@ -91,6 +105,21 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
     return cfg.learning_rate * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
+def open_critic(cfg: TrainConfig, data: PreparedFaces, device: torch.device | str
+                ) -> IdentityCritic | None:
+    """The frozen recognizer the restore objective compares identities with (None: unused).
+
+    It must be the recognizer that made the dataset's embeddings: the restorer is
+    conditioned on them, and the identity loss aims at them.
+    """
+    if cfg.loss.identity <= 0 and cfg.loss.features <= 0:
+        return None
+    from core.faces.recognizers import open_recognizer
+
+    critic = open_recognizer(data.recognizer.model_id, device)
+    return critic
+
+
 def _noise_generator(cfg: TrainConfig, step: int, rank: int) -> torch.Generator:
     return torch.Generator().manual_seed((cfg.seed * 1_000_003 + step) * 1009 + rank)
 
@@ -119,6 +148,10 @@ def train(
     if cfg.min_sharpness > 0:
         train_idx = [i for i in train_idx
                      if data.items[i].get("sharpness", 1e9) >= cfg.min_sharpness]
+    if cfg.min_face_px > 0:
+        train_idx = [i for i in train_idx
+                     if data.items[i].get("face_px", 1e9) >= cfg.min_face_px]
+        val_idx = [i for i in val_idx if data.items[i].get("face_px", 1e9) >= cfg.min_face_px]
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)  # the same initial weights on every process and every run
     net = build_network(cfg, data.recognizer).to(acc.device)
@@ -139,6 +172,8 @@ def train(
                         persistent_workers=False)
     scheduler = training_scheduler(cfg.diffusion)
     alphas = scheduler.alphas_cumprod.to(acc.device)
+    restore_loss = (RestoreLoss(cfg.loss, cfg.size, open_critic(cfg, data, acc.device))
+                    .to(acc.device) if cfg.objective == "restore" else None)
     val_examples = (validation_examples(data, val_idx or train_idx, cfg)
                     if acc.is_main_process else [])
     info = {"config_name": cfg.name, "config": cfg.model_dump(mode="json"),
@@ -166,19 +201,26 @@ def train(
         lr = learning_rate(cfg, step)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        gen = _noise_generator(cfg, step, acc.process_index)
         x0 = batch["target"].to(acc.device)
-        noise = torch.randn(x0.shape, generator=gen).to(acc.device)
-        t = torch.randint(0, cfg.diffusion.num_train_timesteps, (x0.shape[0],),
-                          generator=gen).to(acc.device)
-        noisy = scheduler.add_noise(x0, noise, t)  # type: ignore[arg-type]
-        target = training_target(cfg.diffusion.prediction_type, x0, noise, alphas, t)
-        with acc.autocast():
-            pred = model(noisy, t, batch["condition"].to(acc.device), batch["id"].to(acc.device),
-                         batch["drop_id"].to(acc.device))
-        per_sample = weighted_mse(pred, target, batch["weight"].to(acc.device))
-        weights = loss_weights(cfg.diffusion.prediction_type, alphas, t, cfg.diffusion.snr_gamma)
-        loss = (per_sample * weights).mean()
+        cond, ids = batch["condition"].to(acc.device), batch["id"].to(acc.device)
+        drop, weight = batch["drop_id"].to(acc.device), batch["weight"].to(acc.device)
+        if restore_loss is not None:
+            with acc.autocast():
+                pred = model(cond, ids, drop)
+            loss = restore_loss(pred, x0, weight)[0].mean()
+        else:
+            gen = _noise_generator(cfg, step, acc.process_index)
+            noise = torch.randn(x0.shape, generator=gen).to(acc.device)
+            t = torch.randint(0, cfg.diffusion.num_train_timesteps, (x0.shape[0],),
+                              generator=gen).to(acc.device)
+            noisy = scheduler.add_noise(x0, noise, t)  # type: ignore[arg-type]
+            target = training_target(cfg.diffusion.prediction_type, x0, noise, alphas, t)
+            with acc.autocast():
+                pred = model(noisy, t, cond, ids, drop)
+            per_sample = weighted_mse(pred, target, weight)
+            weights = loss_weights(cfg.diffusion.prediction_type, alphas, t,
+                                   cfg.diffusion.snr_gamma)
+            loss = (per_sample * weights).mean()
         acc.backward(loss)
         if cfg.max_grad_norm > 0:
             acc.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)

@@ -14,6 +14,7 @@ from core.idfsr.dataset import PreparedFaces
 from core.idfsr.examples import Example
 from core.idfsr.network import IdfsrNet
 from core.idfsr.report import image_grid, save_png
+from core.idfsr.restorer_net import RestorerNet
 from core.idfsr.sample import denoise, initial_noise
 
 
@@ -25,14 +26,21 @@ def validation_examples(data: PreparedFaces, indices: list[int], cfg: TrainConfi
                         dropout=False) for i in chosen]
 
 
-def render_validation(net: IdfsrNet, scheduler_config: dict, examples: list[Example],
-                      steps: int, path: Path, seed: int = 0) -> Path:
+def render_validation(net: IdfsrNet | RestorerNet, scheduler_config: dict,
+                      examples: list[Example], steps: int, path: Path, seed: int = 0) -> Path:
     """One row per face: LR input | masked LR | warped reference | no-ID sample | sample | GT."""
     cond = torch.from_numpy(np.stack([e["condition"] for e in examples]))
     ids = torch.from_numpy(np.stack([e["id"] for e in examples]))
-    noise = initial_noise([seed + i for i in range(len(examples))], cond.shape[-1])
-    with_id = denoise(net, scheduler_config, cond, ids, noise, steps=steps)
-    without = denoise(net, scheduler_config, cond, None, noise, steps=steps)
+    if isinstance(net, RestorerNet):
+        with torch.no_grad():
+            device = net.device
+            with_id = net(cond.to(device), ids.to(device)).clamp(-1, 1)
+            dropped = torch.ones(len(examples), dtype=torch.bool, device=device)
+            without = net(cond.to(device), ids.to(device), dropped).clamp(-1, 1)
+    else:
+        noise = initial_noise([seed + i for i in range(len(examples))], cond.shape[-1])
+        with_id = denoise(net, scheduler_config, cond, ids, noise, steps=steps)
+        without = denoise(net, scheduler_config, cond, None, noise, steps=steps)
     rows = []
     for i, e in enumerate(examples):
         c = e["condition"]
