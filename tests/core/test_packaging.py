@@ -20,7 +20,7 @@ import pytest
 from core import resources
 from core.db.database import Database, head_revision, migrations_dir
 from core.errors import IdfsrError, ModelMissingError
-from core.faces import dlib_embedder, retinaface, yuface_detector
+from core.faces import dlib_embedder, mobileface, retinaface, yuface_detector
 from core.idfsr.checkpoint import model_search_path
 from core.paths import AppPaths
 
@@ -54,6 +54,9 @@ def test_every_file_the_spec_bundles_exists() -> None:
     assert {"core/db/migrations/env.py", "core/db/migrations/script.py.mako",
             "retinaface/weights.py",
             f"face_recognition_models/models/{dlib_embedder.MODEL_FILE}"} <= dests
+    # The restoration model's recognizer (core.faces.recognizers), read at run time.
+    assert {f"resources/models/{mobileface.MODEL_NAME}/{name}" for name in (
+        mobileface.WEIGHTS_NAME, mobileface.CHECKSUM_NAME, mobileface.CONFIG_NAME)} <= dests
     revisions = {p.name for p in migrations_dir().glob("versions/*.py")}
     assert revisions and {f"core/db/migrations/versions/{n}" for n in revisions} <= dests
     # Whatever resources/ holds for the app goes along, the bundled model's files included.
@@ -113,6 +116,8 @@ def test_lookups_when_frozen(frozen_bundle: Path) -> None:
     assert dlib_embedder.DlibRecognizer()._locate() == (
         frozen_bundle / "face_recognition_models" / "models" / dlib_embedder.MODEL_FILE)
     assert retinaface.RetinaFaceModel()._locate() == frozen_bundle / "retinaface" / "weights.py"
+    assert mobileface.MobileFaceModel()._locate() == (
+        frozen_bundle / "resources" / "models" / mobileface.MODEL_NAME)
     # Not bundled: looked for in the bundle only, never in the venv next to it.
     assert resources.package_data_path("yuface") is None
     with pytest.raises(ModelMissingError):
