@@ -54,11 +54,14 @@ def data_group() -> None:
 @click.option("--shard", default="0/1", show_default=True,
               help="K/N: prepare only every N-th photo starting at the K-th (run N of "
                    "these in parallel, then `idfsr data merge`).")
+@click.option("--embed/--no-embed", default=True, show_default=True,
+              help="Embed each face with the backend's recognizer (--no-embed: detection and "
+                   "alignment only; `idfsr data embed` adds a recognizer's embeddings later).")
 @json_option
 @click.pass_context
 def data_prepare(ctx: click.Context, src: Path, dst: Path, size: int, labels: Any,
                  min_score: float, min_face_ratio: float, min_sharpness: float, licence: str,
-                 limit: int | None, exclude_file: Path | None, shard: str,
+                 limit: int | None, exclude_file: Path | None, shard: str, embed: bool,
                  as_json: bool) -> None:
     """Detect, filter, align and embed the faces of every photo under SRC into DST."""
     from core.faces.backends import open_backend
@@ -76,7 +79,8 @@ def data_prepare(ctx: click.Context, src: Path, dst: Path, size: int, labels: An
     backend = open_backend(app_context(ctx))
     options = PrepareOptions(size=size, labels=labels, min_score=min_score,
                              min_face_ratio=min_face_ratio, min_sharpness=min_sharpness,
-                             licence=licence, limit=limit, exclude=exclude, shard=(k, n))
+                             licence=licence, limit=limit, exclude=exclude, shard=(k, n),
+                             embed=embed)
     bars = ProgressBars(plain=as_json or None)
     try:
         with cancellable() as token:
@@ -90,6 +94,33 @@ def data_prepare(ctx: click.Context, src: Path, dst: Path, size: int, labels: An
                    f"{report.photos} photos in {report.seconds:.0f} s -> {dst}")
         for reason, n in sorted(report.rejected.items()):
             click.echo(f"  rejected {n}: {reason}")
+
+
+@data_group.command("embed")
+@click.argument("dataset", type=_EXISTING_DIR)
+@click.option("--recognizer", "model_id", default="mobileface-v1", show_default=True,
+              help="A built-in torch recognizer's model id.")
+@json_option
+def data_embed(dataset: Path, model_id: str, as_json: bool) -> None:
+    """Embed a prepared dataset's faces with a built-in recognizer (replacing its embeddings)."""
+    from core.faces.recognizers import builtin_recognizers
+    from core.idfsr.dataset import PreparedFaces, embed_dataset
+
+    if model_id not in builtin_recognizers():
+        raise click.BadParameter(f"{model_id!r}: built in are {', '.join(builtin_recognizers())}",
+                                 param_hint="--recognizer")
+    _limit_threads()
+    bars = ProgressBars(plain=as_json or None)
+    try:
+        with cancellable() as token:
+            embed_dataset(dataset, model_id, progress=bars, cancel=token)
+    finally:
+        bars.close()
+    summary = PreparedFaces(dataset).describe()
+    if as_json:
+        emit_json(summary)
+    else:
+        click.echo(f"{summary['faces']} faces embedded with {model_id} -> {dataset}")
 
 
 @data_group.command("merge")
@@ -123,11 +154,14 @@ def data_merge(sources: tuple[Path, ...], dst: Path, as_json: bool) -> None:
 @click.option("--export", "export_to", type=_DIR, default=None,
               help="Train nothing: write the newest checkpoint's EMA weights as a model "
                    "folder here (a usable model from a run still in progress).")
+@click.option("--half", is_flag=True,
+              help="With --export: store the weights in 16-bit floats (half the size; they "
+                   "are computed in 32 bits when loaded).")
 @json_option
 def train_cmd(data_dir: Path, config_name: str, out_dir: Path, steps: int | None,
               batch_size: int | None, workers: int | None, stop_at: int | None, fresh: bool,
-              export_to: Path | None, as_json: bool) -> None:
-    """Stage 1: train the diffusion network (run under `accelerate launch` for several GPUs)."""
+              export_to: Path | None, half: bool, as_json: bool) -> None:
+    """Stage 1: train the restoration network (run under `accelerate launch` for several GPUs)."""
     from core.idfsr.config import load_train_config
     from core.idfsr.train import describe, export_checkpoint, make_accelerator, train
 
@@ -136,7 +170,7 @@ def train_cmd(data_dir: Path, config_name: str, out_dir: Path, steps: int | None
                                  ("num_workers", workers)) if v is not None}
     cfg = cfg.model_validate({**cfg.model_dump(), **updates})
     if export_to is not None:
-        folder = export_checkpoint(cfg, data_dir, out_dir, export_to)
+        folder = export_checkpoint(cfg, data_dir, out_dir, export_to, half=half)
         if as_json:
             emit_json({"model": str(folder)})
         else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+from numpy.typing import NDArray
 from torch.utils.data import Dataset, Sampler
 
 from core.idfsr.config import TrainConfig
@@ -58,10 +59,12 @@ def example_for(data: PreparedFaces, i: int, rng: np.random.Generator,
     gt, lms = data.face(i), data.landmarks[i]
     others = data.others(i)
     cond = cfg.conditioning
+    ref: NDArray[np.uint8] | None = None
+    ref_lms: NDArray[np.float64] | None = None
     if others:
         j = others[int(rng.integers(len(others)))]
         ref, ref_lms = augment_reference(data.face(j), data.landmarks[j], rng, strong=False)
-    else:
+    elif rng.random() < cond.p_self_reference:
         ref, ref_lms = augment_reference(gt, lms, rng, strong=True)
     ident = data.embeddings[i]
     if others and rng.random() < cond.p_other_photo_id:

@@ -117,7 +117,9 @@ def load_model(folder: Path, device: torch.device | str = "cpu", *,
     try:
         kind = json.loads((folder / "config.json").read_text("utf-8")).get("_class_name")
         cls = RestorerNet if kind == RestorerNet.__name__ else IdfsrNet
-        net = cls.from_pretrained(folder, use_safetensors=True, low_cpu_mem_usage=False)
+        # Weights may be stored in 16 bits (half the download); they compute in 32.
+        net = cls.from_pretrained(folder, use_safetensors=True, low_cpu_mem_usage=False,
+                                  torch_dtype=torch.float32)
         sched = ({} if cls is RestorerNet
                  else dict(DDPMScheduler.load_config(folder / "scheduler")))
         training_file = folder / "training.json"

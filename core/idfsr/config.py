@@ -102,6 +102,10 @@ class ConditioningConfig(_Strict):
     # Show the whole LR face (no mask), so the network also learns to restore from the
     # photo alone: what the generic path (nobody known) and a low strength ask of it.
     p_open_mask: float = 0.0
+    # Faces without another photo of their person: how often a distorted copy of the face
+    # itself stands in for the reference (else none). Too often and the network learns to
+    # copy whatever the reference shows.
+    p_self_reference: float = 1.0
 
 
 class TrainConfig(_Strict):

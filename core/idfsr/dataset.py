@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.errors import IdfsrError
+from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 
 FORMAT = "idfsr-faces"
 VERSION = 1
@@ -195,6 +196,32 @@ class DatasetWriter:
         path = self.folder / INDEX_NAME
         path.write_text(json.dumps(index, indent=1), encoding="utf-8")
         return path
+
+
+def embed_dataset(folder: Path, model_id: str, *, progress: ProgressCallback = no_progress,
+                  cancel: CancelToken | None = None, batch: int = 64) -> Recognizer:
+    """Replace a prepared dataset's embeddings with those of a built-in torch recognizer
+    (core.faces.recognizers), computed from its aligned crops; returns the recognizer."""
+    from core.faces.recognizers import open_recognizer  # torch
+
+    data = PreparedFaces(folder)
+    rec = open_recognizer(model_id)
+    out = np.zeros((len(data), rec.dim), np.float32)
+    for start in range(0, len(data), batch):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        stop = min(len(data), start + batch)
+        out[start:stop] = rec.embed_canonical(np.stack([data.face(i) for i in range(start, stop)]))
+        progress(Progress("embed", stop, len(data), model_id))
+    np.save(data.folder / "embeddings.npy", out, allow_pickle=False)
+    recognizer = Recognizer(model_id, model_id, rec.dim)
+    index = dict(data.index)
+    index["recognizer"] = {"name": recognizer.name, "model_id": model_id, "dim": rec.dim}
+    path = data.folder / INDEX_NAME
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(index, indent=1), encoding="utf-8")
+    tmp.replace(path)
+    return recognizer
 
 
 def merge_datasets(sources: list[Path], dst: Path) -> Path:

@@ -51,3 +51,14 @@ def release_memory(device: torch.device) -> None:
         torch.cuda.empty_cache()
     elif device.type == "mps" and mps_available():
         torch.mps.empty_cache()
+
+
+def fast_bfloat16(device: torch.device) -> bool:
+    """Whether bfloat16 arithmetic is native (and so faster) on this device: CUDA with
+    bf16, or a CPU with AVX-512 BF16 / AMX. Elsewhere it is emulated and slower."""
+    if device.type == "cuda":
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    if device.type == "cpu":
+        check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+        return bool(check is not None and check())
+    return False

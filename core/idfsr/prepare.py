@@ -50,6 +50,7 @@ class PrepareOptions:
     limit: int | None = None  # stop after this many faces (smoke tests)
     exclude: frozenset[str] = frozenset()  # identities kept out (held out for evaluation)
     shard: tuple[int, int] = (0, 1)  # (k, n): only every n-th photo from the k-th
+    embed: bool = True  # False: no recognizer embeddings (zeros; `idfsr data embed` adds them)
 
 
 @dataclass
@@ -132,8 +133,9 @@ def prepare_dataset(
     labels = read_labels(src, options.labels, files)
     if options.exclude:
         files = [f for f in files if labels.get(f) not in options.exclude]
-    writer = DatasetWriter(dst, size, Recognizer(backend.name, backend.model_id,
-                                                 backend.embedding_dim),
+    recognizer = (Recognizer(backend.name, backend.model_id, backend.embedding_dim)
+                  if options.embed else Recognizer("none", "none", 1))
+    writer = DatasetWriter(dst, size, recognizer,
                            {"source": str(src.resolve()), "licence": options.licence,
                             "options": {k: sorted(v) if isinstance(v, frozenset) else v
                                         for k, v in options.__dict__.items()}})
@@ -165,7 +167,8 @@ def prepare_dataset(
             report.rejected["no_face"] += 1
         if not kept:
             continue
-        embeddings = backend.embed(image, [k[0] for k in kept])
+        embeddings = (backend.embed(image, [k[0] for k in kept]) if options.embed
+                      else np.zeros((len(kept), 1), np.float32))
         for (_, item, crop, crop_lms), emb in zip(kept, embeddings, strict=True):
             writer.add(crop, crop_lms, emb, item)
             report.faces += 1

@@ -96,12 +96,17 @@ class Level(nn.Module):
             else nn.Identity() for _ in cins)
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor, tokens: torch.Tensor,
-                skips: list[torch.Tensor] | None = None) -> torch.Tensor:
+                skips: list[torch.Tensor] | None = None,
+                outputs: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Run the blocks; each first takes a skip from the end of `skips` (the up path),
+        and each output is appended to `outputs` (the down path)."""
         for block, attn in zip(self.blocks, self.attn, strict=True):
             if skips is not None:
                 x = torch.cat([x, skips.pop()], dim=1)
             x = block(x, emb)
             x = attn(x, tokens) if isinstance(attn, CrossAttention) else x
+            if outputs is not None:
+                outputs.append(x)
         return x
 
 
@@ -216,10 +221,8 @@ class RestorerNet(ModelMixin, ConfigMixin):  # type: ignore[misc]  # diffusers' 
         x = self.stem(F.pixel_unshuffle(x_in, 2))
         skips = [x]
         for i, level in enumerate(self.down):
-            for block, attn in zip(level.blocks, level.attn, strict=True):
-                x = block(x, emb)
-                x = attn(x, tokens) if isinstance(attn, CrossAttention) else x
-                skips.append(x)
+            assert isinstance(level, Level)
+            x = level(x, emb, tokens, outputs=skips)
             if i < len(self.downsample):
                 x = self.downsample[i](x)
                 skips.append(x)

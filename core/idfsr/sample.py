@@ -243,13 +243,13 @@ def _restore_one_pass(model: LoadedModel, face: FaceInput, id_embedding: NDArray
     size, net = model.size, model.net
     if not isinstance(net, RestorerNet):
         raise TypeError("a one-pass restoration needs a restorer")
-    refs = face.references()[: max(1, options.candidates)]
+    refs: list[tuple[NDArray[np.uint8], NDArray[np.float64]] | None] = list(
+        face.references()[: max(1, options.candidates)]) or [None]
     conds = []
-    for ref, ref_lms in refs or [(None, None)]:
+    for ref in refs:
         if cancel is not None:
             cancel.raise_if_cancelled()
-        warped = (warp_reference(ref, ref_lms, face.landmarks, size)
-                  if ref is not None and ref_lms is not None else None)
+        warped = warp_reference(ref[0], ref[1], face.landmarks, size) if ref else None
         conds.append(build_condition(face.lr_up, face.landmarks, warped,
                                      opacity=1.0 - options.fidelity))
     ids = None
@@ -300,9 +300,12 @@ def restore_face(
     if id_embedding is not None:
         v = torch.from_numpy(np.asarray(id_embedding, np.float32).reshape(1, -1))
         ids = (v / v.norm().clamp(min=1e-8)).expand(k, -1)
-    lr = torch.from_numpy(to_unit(face.lr_up))[None].to(model.net.device)
+    net = model.net
+    if not isinstance(net, IdfsrNet):
+        raise TypeError("sampling needs a diffusion network")
+    lr = torch.from_numpy(to_unit(face.lr_up))[None].to(net.device)
     check = LrConsistency(lr, face.lr_size)
-    x0 = denoise(model.net, model.scheduler_config, condition, ids, initial_noise(seeds, size),
+    x0 = denoise(net, model.scheduler_config, condition, ids, initial_noise(seeds, size),
                  steps=options.steps, sampler=options.sampler, guidance=options.guidance,
                  consistency=check, consistency_strength=options.consistency,
                  init=lr.expand(k, -1, -1, -1), start=options.start,

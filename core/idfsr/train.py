@@ -252,7 +252,7 @@ def train(
 
 
 def export_checkpoint(cfg: TrainConfig, data_dir: Path, out_dir: Path,
-                      dest: Path | None = None) -> Path:
+                      dest: Path | None = None, *, half: bool = False) -> Path:
     """The EMA weights of a run's newest checkpoint as a model folder (default OUT/model-
     step-N): a usable model from a run that has not reached its last step yet. Its card
     and training.json say how far training got."""
@@ -276,7 +276,9 @@ def export_checkpoint(cfg: TrainConfig, data_dir: Path, out_dir: Path,
             "exported_from": str(checkpoints[-1]),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds")}
     dest = dest or out_dir / f"model-step-{step}"
-    save_model(ema.model, training_scheduler(cfg.diffusion), dest, info)
+    net = ema.model.half() if half else ema.model  # loading computes in float32 again
+    info["stored_dtype"] = "float16" if half else "float32"
+    save_model(net, training_scheduler(cfg.diffusion), dest, info)
     return dest
 
 

@@ -21,7 +21,9 @@ from core.idfsr.sample import denoise, initial_noise
 def validation_examples(data: PreparedFaces, indices: list[int], cfg: TrainConfig
                         ) -> list[Example]:
     """The same n examples at every validation (fixed seeds, no condition dropout)."""
-    chosen = indices[: cfg.validation_faces]
+    # Spread over the set: the indices of one person sit together.
+    n = min(cfg.validation_faces, len(indices))
+    chosen = [indices[int(k)] for k in np.linspace(0, len(indices) - 1, n)] if n else []
     return [example_for(data, i, np.random.default_rng([cfg.seed, 104729, i]), cfg,
                         dropout=False) for i in chosen]
 
@@ -38,6 +40,7 @@ def render_validation(net: IdfsrNet | RestorerNet, scheduler_config: dict,
             dropped = torch.ones(len(examples), dtype=torch.bool, device=device)
             without = net(cond.to(device), ids.to(device), dropped).clamp(-1, 1)
     else:
+        assert isinstance(net, IdfsrNet)
         noise = initial_noise([seed + i for i in range(len(examples))], cond.shape[-1])
         with_id = denoise(net, scheduler_config, cond, ids, noise, steps=steps)
         without = denoise(net, scheduler_config, cond, None, noise, steps=steps)

@@ -133,3 +133,25 @@ def test_train_save_and_load_a_restorer(dataset: Path, tmp_path: Path) -> None:
     a = restore_face(loaded, face, unit_rows(1, 0)[0], SampleOptions(candidates=1))
     b = restore_face(load_model(again), face, unit_rows(1, 0)[0], SampleOptions(candidates=1))
     assert np.array_equal(a[0].image, b[0].image)
+
+
+def test_half_export_is_smaller_and_computes_in_float32(dataset: Path, tmp_path: Path) -> None:
+    from core.idfsr.train import export_checkpoint
+
+    cfg = load_train_config("tiny").model_copy(update={"objective": "restore", "steps": 2})
+    cfg = cfg.model_copy(update={"restorer": cfg.restorer.model_copy(update={
+        "block_out_channels": [16, 32], "layers_per_block": [1, 1],
+        "attention_levels": [False, True], "self_attention_levels": [False, False],
+        "norm_num_groups": 8, "token_dim": 32, "head_channels": 8})})
+    train(cfg, dataset, tmp_path / "run", accelerator=Accelerator(cpu=True))
+    full = export_checkpoint(cfg, dataset, tmp_path / "run", tmp_path / "full")
+    half = export_checkpoint(cfg, dataset, tmp_path / "run", tmp_path / "half", half=True)
+    weights = "diffusion_pytorch_model.safetensors"
+    assert (half / weights).stat().st_size < 0.6 * (full / weights).stat().st_size
+    a, b = load_model(full), load_model(half)
+    assert all(p.dtype == torch.float32 for p in b.net.parameters())
+    face, _ = _face()
+    emb = unit_rows(1, 0)[0]
+    ra = restore_face(a, face, emb, SampleOptions(candidates=1))[0].image.astype(int)
+    rb = restore_face(b, face, emb, SampleOptions(candidates=1))[0].image.astype(int)
+    assert np.abs(ra - rb).max() <= 2
