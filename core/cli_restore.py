@@ -31,6 +31,21 @@ def limit_threads() -> None:
         torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
 
 
+def _parse_scale(_ctx: click.Context, _param: click.Parameter, value: object) -> float:
+    """--scale: a number from 1 to 4, or `auto` (0)."""
+    from core.restore.options import AUTO_SCALE
+
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip().lower()
+    if text == "auto":
+        return AUTO_SCALE
+    try:
+        return float(text)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: a number from 1 to 4, or auto") from None
+
+
 def _face_line(f: dict[str, Any]) -> str:
     m = f["match"]
     who = "nobody"
@@ -80,8 +95,9 @@ def print_restore_report(data: dict[str, Any]) -> None:
                    "2=17, 3=none; PHOTO:FACE=... for one input. Repeatable.")
 @click.option("--faces", "faces", multiple=True, metavar="N[,N...]",
               help="Restore only these faces (the others are only enlarged).")
-@click.option("--scale", type=float, default=2.0, show_default=True,
-              help="Size of the output photo relative to the input (1 to 4).")
+@click.option("--scale", default="auto", show_default=True, callback=_parse_scale,
+              help="Size of the output photo relative to the input (1 to 4), or auto: as "
+                   "large as the restored faces have detail for.")
 @click.option("--steps", type=int, default=25, show_default=True, help="Sampling steps.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--candidates", type=int, default=4, show_default=True,
@@ -104,6 +120,9 @@ def print_restore_report(data: dict[str, Any]) -> None:
 @click.option("--no-fit", is_flag=True,
               help="Do not fit people on demand: unfitted people take the generic path.")
 @click.option("--keep-grain", is_flag=True, help="Lay the photo's film grain over restored faces.")
+@click.option("--large-faces", is_flag=True,
+              help="Also clean faces as large as the model's working size or larger (they "
+                   "come back cleaner, and no sharper than the model's size allows).")
 @click.option("--save-crops", is_flag=True,
               help="Also write each face's LR crop, reference and result.")
 @click.option("--model", default=None, help="Model folder or name (default: idfsr-default).")
@@ -114,8 +133,8 @@ def restore_cmd(ctx: click.Context, inputs: tuple[Path, ...], out_dir: Path,
                 persons: tuple[str, ...], faces: tuple[str, ...], scale: float, steps: int,
                 seed: int, candidates: int, fidelity: float, identity_strength: float,
                 consistency: float, start: float | None, sampler: str, min_confidence: float | None,
-                fit_steps: int | None, no_fit: bool, keep_grain: bool, save_crops: bool,
-                model: str | None, device: str | None, as_json: bool) -> None:
+                fit_steps: int | None, no_fit: bool, keep_grain: bool, large_faces: bool,
+                save_crops: bool, model: str | None, device: str | None, as_json: bool) -> None:
     """Restore the faces in old photos INPUT... (files or folders) as the people they are."""
     from core.restore.options import RestoreOptions, parse_faces, parse_person_choice
     from core.restore.pipeline import restore_photos
@@ -126,7 +145,8 @@ def restore_cmd(ctx: click.Context, inputs: tuple[Path, ...], out_dir: Path,
         model=model, device=device, min_confidence=min_confidence,
         persons=tuple(parse_person_choice(p) for p in persons), faces=parse_faces(faces),
         fit_steps=fit_steps, fit_missing=not no_fit, keep_grain=keep_grain,
-        save_crops=save_crops, start=RestoreOptions.start if start is None else start)
+        large_faces=large_faces, save_crops=save_crops,
+        start=RestoreOptions.start if start is None else start)
     options.check()
     app = app_context(ctx)
     limit_threads()

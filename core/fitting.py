@@ -242,12 +242,15 @@ def training_faces(
 def _id_vectors(ctx: AppContext, loaded: LoadedModel, crops: list[LibraryCrop]
                 ) -> NDArray[np.float32]:
     """The faces' embeddings in the model's identity space (from the DB, else computed)."""
+    from core.faces.recognizers import builtin_recognizers, open_recognizer  # torch
     from core.faces.types import DetectedFace
     from core.library.imageio import load_image
     from core.restore.recognition import identity_backend
 
     wanted = str(loaded.net.config.id_model_id or "")
     dim = int(loaded.net.config.id_dim)
+    if wanted in builtin_recognizers():  # a torch recognizer: embed the crops themselves
+        return open_recognizer(wanted).embed_canonical(np.stack([c.crop for c in crops]))
     with ctx.db.session() as s:
         rows = [face_embedding(s, c.face.id, wanted) if wanted else None for c in crops]
     missing = [i for i, r in enumerate(rows) if r is None]

@@ -60,7 +60,7 @@ class RestoreSettings(BaseModel):
     candidates: int = Field(4, ge=1, le=16)
     fidelity: float = Field(0.0, ge=0.0, le=1.0)
     identity_strength: float = Field(2.0, ge=0.0, le=10.0)
-    scale: float = Field(2.0, ge=1.0, le=4.0)
+    scale: float = Field(0.0, ge=0.0, le=4.0, description="output scale; 0: auto")
     keep_work_days: int = Field(14, ge=0, le=3650,
                                 description="unexported results older than this are removed "
                                             "at start; 0 = never")

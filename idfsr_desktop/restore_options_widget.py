@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QSpinBox, QWidget
 
-from core.restore.options import RestoreOptions
+from core.restore.options import AUTO_SCALE, RestoreOptions
 
 TIPS = {
     "fidelity": "How much the old face is trusted: 0 takes the identity from the person, "
@@ -16,7 +16,8 @@ TIPS = {
     "steps": "Sampling steps per face: more is slower and usually cleaner.",
     "candidates": "Versions sampled per face; the one most like the person and the old "
                   "photo is kept.",
-    "scale": "Size of the restored photo relative to the original.",
+    "scale": "Size of the restored photo relative to the original. Auto: as large as the "
+             "restored faces have real detail for.",
 }
 
 
@@ -27,6 +28,9 @@ def _double(low: float, high: float, step: float, decimals: int, tip: str) -> QD
     box.setDecimals(decimals)
     box.setToolTip(tip)
     return box
+
+
+_AUTO_STEP = 0.5  # the scale box's minimum, shown as "Auto"
 
 
 def _int(low: int, high: int, tip: str) -> QSpinBox:
@@ -48,8 +52,10 @@ class RestoreOptionsWidget(QWidget):
         self.identity_strength = _double(0.0, 10.0, 0.5, 1, TIPS["identity"])
         self.steps = _int(1, 1000, TIPS["steps"])
         self.candidates = _int(1, 16, TIPS["candidates"])
-        self.scale = _double(1.0, 4.0, 0.5, 1, TIPS["scale"])
+        # The lowest step is "Auto": as large as the restored faces have detail for.
+        self.scale = _double(_AUTO_STEP, 4.0, 0.5, 1, TIPS["scale"])
         self.scale.setSuffix(" ×")
+        self.scale.setSpecialValueText("Auto")
         if form is None:
             form = QFormLayout(self)
             form.setContentsMargins(0, 0, 0, 0)
@@ -67,11 +73,11 @@ class RestoreOptionsWidget(QWidget):
         self.identity_strength.setValue(options.identity_strength)
         self.steps.setValue(options.steps)
         self.candidates.setValue(options.candidates)
-        self.scale.setValue(options.scale)
+        self.scale.setValue(_AUTO_STEP if options.scale == AUTO_SCALE else options.scale)
 
     def options(self) -> RestoreOptions:
         """The options as the form sets them."""
         return replace(self.base, fidelity=self.fidelity.value(),
                        identity_strength=self.identity_strength.value(),
                        steps=self.steps.value(), candidates=self.candidates.value(),
-                       scale=self.scale.value())
+                       scale=AUTO_SCALE if self.scale.value() < 1.0 else self.scale.value())

@@ -13,10 +13,13 @@ from core.idfsr.checkpoint import save_model
 from core.idfsr.config import DiffusionConfig
 from core.idfsr.diffusion import training_scheduler
 from core.idfsr.network import IdfsrNet
+from core.idfsr.restorer_net import RestorerNet
 
 SIZE = 64
 EMBEDDED_MODEL_ID = "dlib-resnet-v1"  # what the embedded face backend's embeddings are
 EMBEDDED_DIM = 128
+MOBILEFACE_ID = "mobileface-v1"  # the recognizer a restorer takes its identities from
+MOBILEFACE_DIM = 256
 
 
 def tiny_restoration_model(folder: Path, seed: int = 0, size: int = SIZE) -> Path:
@@ -40,3 +43,22 @@ def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
             + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+def tiny_restorer_folder(folder: Path, seed: int = 0, size: int = SIZE) -> Path:
+    """A tiny seeded one-pass restorer in the bundled recognizer's identity space, saved.
+
+    Its last convolutions are seeded (not zero), so what it restores differs from its input.
+    """
+    torch.manual_seed(seed)
+    net = RestorerNet(sample_size=size, id_dim=MOBILEFACE_DIM, id_model_id=MOBILEFACE_ID,
+                      id_tokens=2, block_out_channels=(16, 32), layers_per_block=(1, 1),
+                      attention_levels=(False, True), self_attention_levels=(False, False),
+                      head_channels=8, norm_num_groups=8, token_dim=32, head_dim=16)
+    with torch.no_grad():
+        for p in net.parameters():
+            if p.dim() > 1 and p.abs().sum() == 0:
+                p.normal_(0.0, 0.05)
+    save_model(net, None, folder, {"config_name": "test-tiny-restorer",
+                                   "data": {"licence": "test"}})
+    return folder

@@ -24,6 +24,7 @@ _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 MASK_GROW = 1.3  # the pasted region: the facial ellipse grown to take in the forehead
 MASK_SOFTNESS = 0.35
 COLOURLESS = 0.06  # mean |chroma| (0..1) under which a face counts as grey or toned
+TONE_SHARE = 0.25  # tone is matched below this share of the face's own resolution
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,15 @@ def align_face(photo: Image, landmarks: object, size: int) -> AlignedFace:
     """The aligned LR crop of one face (edges replicated where the crop leaves the photo)."""
     alignment = canonical_alignment(landmarks, size)
     crop = alignment.crop(photo, border=cv2.BORDER_REPLICATE)
-    face_px = size / alignment.scale
+    face_px = face_span(landmarks, size)
     lr_size = int(np.clip(round(face_px), 2, size))
     return AlignedFace(alignment, np.ascontiguousarray(crop), lr_size,
                        alignment.to_crop(landmarks), float(face_px))
+
+
+def face_span(landmarks: object, size: int) -> float:
+    """How many photo pixels the face's canonical crop spans (its own resolution)."""
+    return size / canonical_alignment(landmarks, size).scale
 
 
 def is_colourless(image: Image, threshold: float = COLOURLESS) -> bool:
@@ -55,30 +61,36 @@ def is_colourless(image: Image, threshold: float = COLOURLESS) -> bool:
 
 
 def _low(image: NDArray[np.float32], lr_size: int) -> NDArray[np.float32]:
-    """What survives at the LR's true resolution, brought back to full size."""
+    """What survives at `lr_size` pixels across, brought back to full size."""
     size = image.shape[0]
     small = cv2.resize(image, (lr_size, lr_size), interpolation=cv2.INTER_AREA)
     return np.asarray(cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC),
                       np.float32)
 
 
-def tone_match(restored: Image, lr_up: Image, lr_size: int, *, colourless: bool) -> Image:
-    """The restored face with the LR's low frequencies: its colour, tone and light.
+def tone_size(lr_size: int) -> int:
+    """The resolution below which the photo's tone is taken (see tone_match)."""
+    return max(3, round(lr_size * TONE_SHARE))
 
-    The network adds detail; what the old photo really shows at its own resolution
-    (exposure, colour cast, fading) is taken from the photo, so the face sits in it.
+
+def tone_match(restored: Image, lr_up: Image, lr_size: int, *, colourless: bool) -> Image:
+    """The restored face with the photo's colour, exposure and light.
+
+    The network adds detail; the photo's tone (exposure, colour cast, fading) is taken
+    from it at a quarter of the face's own resolution: coarse enough that the grain,
+    noise and blur of the old print, which live at its finest scale, stay out of the
+    restoration, fine enough that light and shadow across the face are the photo's.
     A colourless photo gets detail in luma only, so grey stays grey and sepia sepia.
     """
     r = restored.astype(np.float32)
     lr = lr_up.astype(np.float32)
-    if lr_size >= restored.shape[0]:
-        return restored
+    low = tone_size(min(lr_size, restored.shape[0]))
     if colourless:
         luma = r @ _LUMA
-        detail = luma - _low(luma, lr_size)
-        out = _low(lr, lr_size) + detail[..., None]
+        detail = luma - _low(luma, low)
+        out = _low(lr, low) + detail[..., None]
     else:
-        out = r - _low(r, lr_size) + _low(lr, lr_size)
+        out = r - _low(r, low) + _low(lr, low)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from core.errors import IdfsrError
 
 NOBODY = "none"  # --person 2=none: restore face 2 without a personal identity
+AUTO_SCALE = 0.0  # --scale auto: as large as the restored faces have detail for (1..4)
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def parse_person_choice(text: str) -> PersonChoice:
 class RestoreOptions:
     """How to restore: model and device, sampling, output scale, matching, outputs."""
 
-    scale: float = 2.0  # the output photo's size relative to the input (1..4)
+    scale: float = AUTO_SCALE  # the output photo's size relative to the input (1..4; 0: auto)
     steps: int = 25
     seed: int = 0
     candidates: int = 4
@@ -72,13 +73,14 @@ class RestoreOptions:
     fit_steps: int | None = None  # fitting on demand (None: core.fitting.DEFAULT_FIT_STEPS)
     fit_missing: bool = True  # fit people who have no identity yet (else: generic path)
     keep_grain: bool = False
+    large_faces: bool = False  # also clean faces the model's size or larger (else skipped)
     save_crops: bool = False
     max_output_pixels: int | None = None  # None: the image size limit of the settings
 
     def check(self) -> None:
         """Raise IdfsrError for values out of range."""
-        if not 1.0 <= self.scale <= 4.0:
-            raise IdfsrError(f"--scale must be between 1 and 4 (got {self.scale:g})")
+        if not (1.0 <= self.scale <= 4.0 or self.scale == AUTO_SCALE):
+            raise IdfsrError(f"--scale must be between 1 and 4, or auto (got {self.scale:g})")
         if self.steps < 1:
             raise IdfsrError("--steps must be at least 1")
         if self.candidates < 1:

@@ -36,7 +36,7 @@ from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from core.library.imageio import inspect_image, load_image, suffix_supported
 from core.restore import compose, outputs
 from core.restore.matching import MIN_CONFIDENCE, Match, match_faces, user_match
-from core.restore.options import NOBODY, RestoreOptions
+from core.restore.options import AUTO_SCALE, NOBODY, RestoreOptions
 from core.restore.recognition import cosine, detect_all
 from core.restore.report import FaceResult, PhotoResult, RestoreReport
 from core.restore.session import RestoreSession
@@ -105,6 +105,19 @@ def library_copies(ctx: AppContext, path: Path) -> tuple[list[int], datetime | N
     return [int(r[0]) for r in rows], date
 
 
+def auto_scale(face_spans: Sequence[float], model_size: int) -> float:
+    """The output scale at which the largest restored face still gets its full detail.
+
+    A face whose crop spans `span` photo pixels is restored at `model_size` pixels; at
+    scale k it covers span * k pixels of the output, so k <= model_size / span keeps every
+    output pixel of it real detail. Half steps, 1 to 4; 2 when no face is restored.
+    """
+    if not face_spans:
+        return 2.0
+    k = math.floor(2.0 * model_size / max(face_spans)) / 2.0
+    return float(min(4.0, max(1.0, k)))
+
+
 def _output_scale(w: int, h: int, wanted: float, limit: int) -> tuple[float, str | None]:
     """The output scale, reduced so that the output stays within the pixel limit."""
     if w * h * wanted * wanted <= limit:
@@ -133,10 +146,11 @@ def _restore_face(run: RestoreSession, rgb: NDArray[np.uint8], canvas: NDArray[n
     size = run.loaded.size
     aligned = compose.align_face(rgb, det.landmarks, size)
     fr.lr_size = aligned.lr_size
-    if aligned.lr_size >= LARGE_FACE * size:
+    large = aligned.face_px >= LARGE_FACE * size
+    if large and not run.options.large_faces:
         fr.status, fr.path = "skipped", ""
-        fr.message = (f"the face is {aligned.face_px:.0f} px across, as much as the model "
-                      f"restores ({size} px): nothing to add")
+        fr.message = (f"already sharp: the face is {aligned.face_px:.0f} px across, as much "
+                      f"as the model restores ({size} px); --large-faces cleans it too")
         return {}
     person = fr.match.person_id
     if person is not None:
@@ -157,6 +171,9 @@ def _restore_face(run: RestoreSession, rgb: NDArray[np.uint8], canvas: NDArray[n
         result = compose.add_grain(result, aligned.lr_size, sigma, run.options.seed + fr.number)
     compose.paste_face(canvas, result, aligned, rgb.shape)
     fr.status = "restored"
+    if large:
+        done.notes.append(f"cleaned at the model's {size} px: the face is "
+                          f"{aligned.face_px:.0f} px across, so it is no sharper than that")
     fr.message = "; ".join(done.notes)
     crops = {"lr": aligned.lr_up, "result": result}
     if done.reference is not None:
@@ -252,7 +269,13 @@ def restore_photo(run: RestoreSession, path: Path, out_dir: Path) -> PhotoResult
         result.message = "no faces found: nothing to restore, nothing written"
         result.seconds = time.monotonic() - started
         return result
-    scale, warning = _output_scale(w, h, o.scale, o.max_output_pixels or max_pixels)
+    wanted = o.scale
+    if wanted == AUTO_SCALE:
+        size = run.loaded.size
+        spans = [compose.face_span(det.landmarks, size)
+                 for i, det in enumerate(detected) if o.faces is None or i + 1 in o.faces]
+        wanted = auto_scale([s for s in spans if s < LARGE_FACE * size], size)
+    scale, warning = _output_scale(w, h, wanted, o.max_output_pixels or max_pixels)
     result.scale = scale
     if warning:
         result.warnings.append(warning)

@@ -60,16 +60,23 @@ def _date_factor(ref: datetime | None, target: datetime | None) -> float:
     return float(np.exp(-years / DATE_SCALE_YEARS))
 
 
-def choose_reference(
+def rank_references(
     crops: Sequence[LibraryCrop], target_landmarks: object, photo_date: datetime | None
-) -> ReferenceChoice | None:
-    """The best reference among a person's usable faces for a face with these landmarks."""
-    best: ReferenceChoice | None = None
+) -> list[ReferenceChoice]:
+    """A person's usable faces as references for a face with these landmarks, best first."""
+    ranked = []
     for c in crops:
         pose = _pose_factor(c.face.landmarks, target_landmarks)
         quality = float(np.clip(c.face.quality, 0.05, 1.0))
         date = _date_factor(c.captured_at, photo_date)
-        score = pose * quality * date
-        if best is None or score > best.score:
-            best = ReferenceChoice(c, score, pose, quality, date)
-    return best
+        ranked.append(ReferenceChoice(c, pose * quality * date, pose, quality, date))
+    # Stable: equal scores keep the library's order.
+    return sorted(ranked, key=lambda r: -r.score)
+
+
+def choose_reference(
+    crops: Sequence[LibraryCrop], target_landmarks: object, photo_date: datetime | None
+) -> ReferenceChoice | None:
+    """The best reference among a person's usable faces for a face with these landmarks."""
+    ranked = rank_references(crops, target_landmarks, photo_date)
+    return ranked[0] if ranked else None

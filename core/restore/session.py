@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from core.context import AppContext
 from core.errors import IdfsrError, JobCancelled
+from core.faces.store import normalise
 from core.faces.types import FaceBackend
 from core.idfsr.memory import CPU_NOTE, MemoryPlan
 from core.jobs import CancelToken, ProgressCallback, no_progress
@@ -27,7 +28,7 @@ from core.restore import compose
 from core.restore.library_faces import LibraryCrop
 from core.restore.options import RestoreOptions
 from core.restore.recognition import embed_aligned, person_centroid
-from core.restore.reference import ReferenceChoice, choose_reference
+from core.restore.reference import ReferenceChoice, rank_references
 from core.restore.report import CandidateScore
 
 REFERENCE_FACES = 12  # best faces of a person considered as references
@@ -78,6 +79,7 @@ class RestoreSession:
     identities: dict[int, Identity] = field(default_factory=dict)
     crops: dict[int, list[LibraryCrop]] = field(default_factory=dict)
     centroids: dict[int, NDArray[np.float32] | None] = field(default_factory=dict)
+    means: dict[int, NDArray[np.float32] | None] = field(default_factory=dict)
     fitted: list[dict[str, Any]] = field(default_factory=list)
     memory: MemoryPlan = field(default_factory=MemoryPlan)
 
@@ -199,23 +201,34 @@ class RestoreSession:
         from core.idfsr.sample import FaceInput, SampleOptions
 
         o = self.options
-        emb, ref, centroid = None, None, None
+        one_pass = self.loaded.is_restorer
+        emb, centroid = None, None
         result_file, notes = None, []
-        choice = None
+        ranked: list[ReferenceChoice] = []
         if person_id is not None:
             emb, result_file, note = self.identity(person_id)
             if note:
                 notes.append(note)
             centroid = self.centroid(person_id)
             pose = landmarks if photo_landmarks is None else photo_landmarks
-            choice = choose_reference(self.person_crops(person_id), pose, photo_date)
-            ref = choice.crop if choice is not None else None
+            ranked = rank_references(self.person_crops(person_id), pose, photo_date)
+            if emb is None and one_pass and ranked:
+                # No fitted identity: their photos' mean embedding still says who they are.
+                emb = self.mean_identity(person_id)
+                if emb is not None:
+                    notes.append("restored with their photos' mean identity (not fitted)")
             if emb is None:
                 notes.append("restored without their identity (generic path)")
-        face = FaceInput(lr_up, lr_size, landmarks, ref.crop if ref is not None else None,
-                         ref.landmarks if ref is not None else None)
+        # A one-pass restorer makes a candidate per reference; a diffusion model one per seed.
+        refs = ranked[: max(1, o.candidates)] if one_pass else ranked[:1]
+        face = FaceInput(lr_up, lr_size, landmarks,
+                         refs[0].crop.crop if refs else None,
+                         refs[0].crop.landmarks if refs else None,
+                         tuple((r.crop.crop, r.crop.landmarks) for r in refs[1:]))
+        # Nobody to restore as: the restorer sees the whole face and restores from it alone.
+        fidelity = 1.0 if one_pass and person_id is None else o.fidelity
         sample = SampleOptions(steps=o.steps, sampler=o.sampler, guidance=o.identity_strength,
-                               fidelity=o.fidelity, consistency=o.consistency,
+                               fidelity=fidelity, consistency=o.consistency,
                                start=o.start, candidates=o.candidates, seed=o.seed)
         known = set(self.memory.notes)
         candidates = self._sample(face, emb, sample)
@@ -230,6 +243,23 @@ class RestoreSession:
         scores = [CandidateScore(c.seed, c.consistency_error,
                                  float(sims[i]) if sims is not None else None, i == best)
                   for i, c in enumerate(candidates)]
+        # The reference behind the kept candidate (a restorer's candidate k used reference k).
+        used = candidates[best].seed - o.seed if one_pass else 0
+        choice = refs[used] if 0 <= used < len(refs) else None
         return AlignedResult(finals[best], "personal" if emb is not None else "generic",
                              scores, float(sims[best]) if sims is not None else None,
                              result_file, choice, notes, finals)
+
+    def mean_identity(self, person_id: int) -> NDArray[np.float32] | None:
+        """The mean of the person's reference crops' embeddings in the model's identity space."""
+        if person_id not in self.means:
+            from core.faces.recognizers import builtin_recognizers, open_recognizer  # torch
+
+            crops = self.person_crops(person_id)
+            vec = None
+            model_id = str(self.loaded.net.config.id_model_id or "")
+            if crops and model_id in builtin_recognizers():
+                rows = open_recognizer(model_id).embed_canonical(np.stack([c.crop for c in crops]))
+                vec = normalise(rows.mean(axis=0))
+            self.means[person_id] = vec
+        return self.means[person_id]

@@ -93,3 +93,16 @@ def test_person_choices_and_faces_are_parsed_strictly() -> None:
     for bad in (RestoreOptions(scale=5), RestoreOptions(steps=0), RestoreOptions(fidelity=2)):
         with pytest.raises(IdfsrError):
             bad.check()
+
+
+def test_auto_scale_gives_the_largest_face_its_full_detail() -> None:
+    from core.restore.pipeline import auto_scale
+
+    # A face spanning 32 photo pixels restored at 128: x4 puts 128 output pixels on it.
+    assert auto_scale([20.0, 32.0], 128) == 4.0
+    assert auto_scale([60.0], 128) == 2.0  # 128 / 60 = 2.13, in half steps
+    assert auto_scale([90.0], 128) == 1.0  # 1.42 rounds down to 1
+    assert auto_scale([10.0], 128) == 4.0  # never above 4
+    assert auto_scale([], 128) == 2.0  # nothing restored
+    assert RestoreOptions().scale == 0.0  # auto is the default
+    RestoreOptions(scale=0.0).check()

@@ -94,3 +94,23 @@ def test_demo_runs_the_whole_job_with_a_model(lib: AppContext, model_dir: Path) 
     assert report.comparisons and all(Path(c).is_file() for c in report.comparisons)
     again = run_demo(lib, fit_steps=1, steps=1, candidates=1)
     assert again.fits == []  # fitted people are kept
+
+
+@pytest.mark.slow
+def test_bundled_model_restores_the_demo_album_visibly(lib: AppContext) -> None:
+    """The bundled model, as `make demo` runs it: the known faces change, visibly, and the
+    product's own identity check does not fall."""
+    import numpy as np
+    from PIL import Image
+
+    report = run_demo(lib)
+    assert report.model_missing is None and report.restore is not None
+    album = next(p for p in report.restore.photos if "album" in p.source)
+    personal = [f for f in album.faces if f.path == "personal"]
+    assert len(personal) == 2
+    for f in personal:
+        lr = np.asarray(Image.open(f.crops["lr"]).convert("L"), np.float32)
+        result = np.asarray(Image.open(f.crops["result"]).convert("L"), np.float32)
+        assert np.abs(result - lr).mean() > 4.0, "the restored face is its input"
+        assert f.identity_similarity_after >= f.identity_similarity_before - 1e-6, (
+            f.match.name, f.identity_similarity_before, f.identity_similarity_after)
