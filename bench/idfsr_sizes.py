@@ -102,7 +102,10 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     sizes = [int(s) for s in args.sizes.split(",")]
     opts = SampleOptions(guidance=args.guidance, fidelity=args.fidelity,
                          consistency=args.consistency, candidates=args.candidates)
-    scores = {b: {m: {"id": [], "psnr": [], "sharp": []} for m in METHODS} for b in sizes}
+    variants = {f"fitted f{f}/c{c}": (float(f), float(c)) for f, c in
+                (v.split(":") for v in args.variants.split(",") if v)}
+    methods = (*METHODS, *variants)
+    scores = {b: {m: {"id": [], "psnr": [], "sharp": []} for m in methods} for b in sizes}
     tiles: dict[int, list[list[NDArray[np.uint8]]]] = {b: [] for b in sizes}
     fit_seconds, restore_seconds = [], []
     for n, person in enumerate(people):
@@ -126,8 +129,13 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             t0 = time.perf_counter()
             out.update(restore_all(model, lr.lr_up, lr.lr_size, lms, refs, mean, fitted, opts))
             restore_seconds.append((time.perf_counter() - t0) / 3)
-            emb = judge.embed_aligned(np.stack([gt] + [out[m] for m in METHODS]))
-            for j, m in enumerate(METHODS, start=1):
+            personal = FaceInput(lr.lr_up, lr.lr_size, lms, refs[0][0], refs[0][1],
+                                 tuple(refs[1:]))
+            for name, (fid, cons) in variants.items():
+                vo = SampleOptions(**{**opts.__dict__, "fidelity": fid, "consistency": cons})
+                out[name] = restore_face(model, personal, fitted, vo)[0].image
+            emb = judge.embed_aligned(np.stack([gt] + [out[m] for m in methods]))
+            for j, m in enumerate(methods, start=1):
                 s = scores[b][m]
                 s["id"].append(float(emb[0] @ emb[j]))
                 s["psnr"].append(fm.fidelity_psnr(out[m], gt, lr.lr_size))
@@ -154,7 +162,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         cv2.imwrite(str(path), fm.grid(tiles[b], zoom=1, labels=labels)[..., ::-1])
         report["sizes"][f"{b}px"] = {
             "mean": {m: {k: round(float(np.mean(v)), 4) for k, v in sc[m].items()}
-                     for m in METHODS},
+                     for m in methods},
             "fitted_minus_bicubic_id": fm.paired_margin(sc["fitted"]["id"], sc["bicubic"]["id"]),
             "fitted_minus_generic_id": fm.paired_margin(sc["fitted"]["id"], sc["generic"]["id"]),
             "fitted_minus_mean_id": fm.paired_margin(sc["fitted"]["id"], sc["mean"]["id"]),
@@ -175,6 +183,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--consistency", type=float, default=0.0)
     ap.add_argument("--candidates", type=int, default=1)
     ap.add_argument("--fit-steps", type=int, default=100)
+    ap.add_argument("--variants", default="",
+                    help="Extra fitted columns as FIDELITY:CONSISTENCY pairs, e.g. 0.5:0.5,1:0")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--grid-people", type=int, default=8)
     ap.add_argument("--name", default="sizes")

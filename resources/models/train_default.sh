@@ -3,15 +3,18 @@
 #   resources/models/train_default.sh
 # 1. prepares ../shared/data/train into aligned faces (CPU, once, in PREP_JOBS parallel
 #    shards merged at the end; skipped when the dataset exists), leaving out the people
-#    of bench/idfsr_heldout.txt (they measure the model in bench/bench_idfsr.py),
-# 2. trains with accelerate on every visible GPU (CPU works, slowly), resuming from
-#    the run folder's last checkpoint if there is one,
-# 3. copies the EMA model (with its model card) to resources/models/idfsr-default.
+#    of bench/idfsr_heldout.txt (they measure the model in bench/idfsr_sizes.py and
+#    bench/bench_operating_point.py), and embeds them with the bundled MobileFace,
+# 2. trains with accelerate on every visible GPU (CPU works: the cpu-128r recipe is
+#    made for it), resuming from the run folder's last checkpoint if there is one,
+# 3. exports the EMA model (16-bit weights, with its model card) to
+#    resources/models/idfsr-default.
 #
 # Settings (environment):
 #   SRC       photos to train on           (default: ../shared/data/train)
 #   WORK      datasets and runs go here    (default: runs)
-#   CONFIG    training config              (default: gpu-128; see core/idfsr/configs)
+#   CONFIG    training config              (default: cpu-128r, the bundled model's recipe;
+#             see core/idfsr/configs)
 #   SIZE      aligned crop side            (default: the config's size)
 #   NUM_GPUS  processes for accelerate     (default: all GPUs nvidia-smi lists)
 #   STEPS     override the config's steps  (default: the config's)
@@ -28,7 +31,7 @@ cd "$ROOT"
 PY="${PY:-$ROOT/.venv/bin/python}"
 SRC="${SRC:-$ROOT/../shared/data/train}"
 WORK="${WORK:-$ROOT/runs}"
-CONFIG="${CONFIG:-gpu-128}"
+CONFIG="${CONFIG:-cpu-128r}"
 LICENCE="${LICENCE:-non-commercial research use only (UTKFace, CelebA, LFW: see ../shared/data/README.md)}"
 SIZE="${SIZE:-$("$PY" -c "from core.idfsr.config import load_train_config as c; print(c('$CONFIG').size)")}"
 DATA="$WORK/data-$SIZE"
@@ -45,6 +48,7 @@ if [ ! -f "$DATA/index.json" ]; then
     # One home per process: each opens its own face-model caches and database.
     "$PY" -m core.idfsr --home "$WORK/home-$k" --face-backend embedded \
       data prepare "$SRC" "$DATA.shard-$k" --size "$SIZE" --licence "$LICENCE" \
+      --min-face-ratio 0.35 --no-embed \
       --exclude "$ROOT/bench/idfsr_heldout.txt" --shard "$k/$JOBS" &
     SHARDS+=("$DATA.shard-$k")
     PIDS+=($!)
@@ -52,6 +56,8 @@ if [ ! -f "$DATA/index.json" ]; then
   for pid in "${PIDS[@]}"; do wait "$pid"; done  # set -e: a failed shard stops here
   "$PY" -m core.idfsr --home "$WORK/home-0" data merge "${SHARDS[@]}" --out "$DATA"
   rm -rf "${SHARDS[@]}"
+  # The identity space the model is conditioned on and trained against (bundled).
+  "$PY" -m core.idfsr data embed "$DATA" --recognizer mobileface-v1
 fi
 
 if [ -z "${NUM_GPUS:-}" ]; then
@@ -71,7 +77,8 @@ fi
 
 if [ -f "$RUN/model/diffusion_pytorch_model.safetensors" ]; then
   rm -rf "$DEST"
-  cp -r "$RUN/model" "$DEST"
+  # The EMA weights in 16 bits: half the download, computed in 32 when loaded.
+  "$PY" -m core.idfsr "${TRAIN_ARGS[@]}" --export "$DEST" --half
   echo "== default model installed in $DEST (see its README.md)"
 else
   echo "training stopped before the last step; run this script again to resume" >&2
