@@ -123,6 +123,55 @@ def data_embed(dataset: Path, model_id: str, as_json: bool) -> None:
         click.echo(f"{summary['faces']} faces embedded with {model_id} -> {dataset}")
 
 
+@data_group.command("pack")
+@click.argument("dataset", type=_EXISTING_DIR)
+@click.option("--out", "dest", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The pack file to write (.npz).")
+@click.option("--quality", type=click.IntRange(1, 100), default=90, show_default=True,
+              help="WebP quality of the faces.")
+@click.option("--min-face-px", type=float, default=0.0, show_default=True,
+              help="Keep only faces at least this wide in their photo (the config's "
+                   "min_face_px: the faces it trains on).")
+@json_option
+def data_pack(dataset: Path, dest: Path, quality: int, min_face_px: float,
+              as_json: bool) -> None:
+    """Pack a prepared dataset into one small file, to train on another machine."""
+    from core.idfsr.pack import pack_dataset
+
+    bars = ProgressBars(plain=as_json or None)
+    try:
+        with cancellable() as token:
+            summary = pack_dataset(dataset, dest, quality=quality, min_face_px=min_face_px,
+                                   progress=bars, cancel=token)
+    finally:
+        bars.close()
+    if as_json:
+        emit_json(summary)
+    else:
+        click.echo(f"{summary['faces']} of {summary['of']} faces, "
+                   f"{summary['bytes'] / 2**20:.1f} MiB -> {dest}")
+
+
+@data_group.command("unpack")
+@click.argument("pack", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "dst", type=_DIR, required=True, help="The dataset folder to write.")
+@json_option
+def data_unpack(pack: Path, dst: Path, as_json: bool) -> None:
+    """Write the prepared dataset held in a pack (`idfsr data pack`)."""
+    from core.idfsr.pack import unpack_dataset
+
+    bars = ProgressBars(plain=as_json or None)
+    try:
+        with cancellable() as token:
+            summary = unpack_dataset(pack, dst, progress=bars, cancel=token).describe()
+    finally:
+        bars.close()
+    if as_json:
+        emit_json(summary)
+    else:
+        click.echo(f"{summary['faces']} faces -> {dst}")
+
+
 @data_group.command("merge")
 @click.argument("sources", nargs=-1, required=True, type=_EXISTING_DIR)
 @click.option("--out", "dst", type=_DIR, required=True, help="The merged dataset's folder.")
@@ -151,6 +200,9 @@ def data_merge(sources: tuple[Path, ...], dst: Path, as_json: bool) -> None:
 @click.option("--workers", type=int, default=None, help="Override the data loader workers.")
 @click.option("--stop-at", type=int, default=None, help="Stop (resumably) after this step.")
 @click.option("--fresh", is_flag=True, help="Ignore checkpoints in OUT and start over.")
+@click.option("--minutes", type=float, default=None,
+              help="Train from the start for about this long: the warm-up is timed and "
+                   "the schedule planned to end on time (a rented GPU, a night).")
 @click.option("--export", "export_to", type=_DIR, default=None,
               help="Train nothing: write the newest checkpoint's EMA weights as a model "
                    "folder here (a usable model from a run still in progress).")
@@ -160,10 +212,11 @@ def data_merge(sources: tuple[Path, ...], dst: Path, as_json: bool) -> None:
 @json_option
 def train_cmd(data_dir: Path, config_name: str, out_dir: Path, steps: int | None,
               batch_size: int | None, workers: int | None, stop_at: int | None, fresh: bool,
-              export_to: Path | None, half: bool, as_json: bool) -> None:
+              minutes: float | None, export_to: Path | None, half: bool,
+              as_json: bool) -> None:
     """Stage 1: train the restoration network (run under `accelerate launch` for several GPUs)."""
     from core.idfsr.config import load_train_config
-    from core.idfsr.train import describe, export_checkpoint, make_accelerator, train
+    from core.idfsr.train import describe, export_checkpoint, make_accelerator, train, train_for
 
     cfg = load_train_config(config_name)
     updates = {k: v for k, v in (("steps", steps), ("batch_size", batch_size),
@@ -182,8 +235,12 @@ def train_cmd(data_dir: Path, config_name: str, out_dir: Path, steps: int | None
     bars = ProgressBars(enabled=acc.is_main_process, unit="step", plain=as_json or None)
     try:
         with cancellable() as token:
-            report = train(cfg, data_dir, out_dir, resume=not fresh, stop_at=stop_at,
-                           accelerator=acc, progress=bars, cancel=token)
+            if minutes is not None:
+                report = train_for(cfg, data_dir, out_dir, minutes * 60, accelerator=acc,
+                                   progress=bars, cancel=token)
+            else:
+                report = train(cfg, data_dir, out_dir, resume=not fresh, stop_at=stop_at,
+                               accelerator=acc, progress=bars, cancel=token)
     finally:
         bars.close()
     if not acc.is_main_process:

@@ -9,6 +9,7 @@ folder; at the end the EMA network is exported as a model folder (`OUT/model`).
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -141,6 +142,7 @@ def train(
     if acc.device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True  # fixed shapes: pick the fastest kernels once
     data = PreparedFaces(data_dir)
     if data.size != cfg.size:
         raise IdfsrError(f"the dataset has {data.size} px faces, the config wants {cfg.size}")
@@ -285,3 +287,51 @@ def export_checkpoint(cfg: TrainConfig, data_dir: Path, out_dir: Path,
 def describe(report: TrainReport) -> dict[str, Any]:
     """The report as a JSON-able dict."""
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in report.__dict__.items()}
+
+
+def train_for(cfg: TrainConfig, data_dir: Path, out_dir: Path, seconds: float, *,
+              reserve: float = 30.0, accelerator: Accelerator | None = None,
+              progress: ProgressCallback = no_progress,
+              cancel: CancelToken | None = None) -> TrainReport:
+    """Train from the start for about `seconds` of wall time (a rented GPU, a night).
+
+    The warm-up steps run first and are timed; then the total number of steps is set
+    so that the cosine schedule ends with `reserve` seconds to spare for the last
+    checkpoint and the model. Should a step slow down later, a timer stops the run at
+    the deadline with a checkpoint, from which `export_checkpoint` still makes a model.
+    """
+    started = time.monotonic()
+    deadline = started + seconds
+    token = cancel or CancelToken()
+    timer = threading.Timer(max(0.0, seconds - reserve / 2), token.cancel)
+    timer.daemon = True
+    timer.start()
+    marks: list[tuple[float, int]] = []
+
+    def timed(p: Progress) -> None:
+        marks.append((time.monotonic(), p.done))
+        progress(p)
+
+    acc = accelerator or make_accelerator(cfg)
+    warm = max(cfg.warmup_steps, 2 * cfg.log_every)
+    try:
+        train(cfg, data_dir, out_dir, resume=False, stop_at=warm, accelerator=acc,
+              progress=timed, cancel=token)
+        # Seconds per step from the logged steps after the first (loader start-up and
+        # the first kernels' tuning are not what the rest of the run costs).
+        (t0, s0), (t1, s1) = marks[1], marks[-1]
+        per_step = (t1 - t0) / max(1, s1 - s0)
+        left = deadline - time.monotonic() - reserve
+        total = warm + max(0, int(left / per_step))
+        cfg = cfg.model_validate({**cfg.model_dump(), "steps": total})
+        return train(cfg, data_dir, out_dir, resume=True, accelerator=acc,
+                     progress=timed, cancel=token)
+    except JobCancelled:
+        if cancel is not None and cancel.cancelled and time.monotonic() < deadline - reserve:
+            raise  # the caller's cancel, not the clock
+        checkpoints = list_checkpoints(out_dir)
+        step = int(checkpoints[-1].name.rsplit("-", 1)[-1]) if checkpoints else 0
+        return TrainReport(step, cfg.steps, None, time.monotonic() - started, None,
+                           checkpoints[-1] if checkpoints else None, None, 0)
+    finally:
+        timer.cancel()

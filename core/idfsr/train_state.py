@@ -34,8 +34,10 @@ class Ema(Generic[M]):
     def update(self, model: nn.Module, step: int) -> None:
         """Move the average toward `model` (with a warm-up so early weights fade fast)."""
         decay = min(self.decay, (1.0 + step) / (10.0 + step))
-        for ema_p, p in zip(self.model.parameters(), model.parameters(), strict=True):
-            ema_p.lerp_(p.detach().to(ema_p.dtype), 1.0 - decay)
+        ema_params: list[torch.Tensor] = list(self.model.parameters())
+        params = [p.detach().to(e.dtype) for e, p in
+                  zip(ema_params, model.parameters(), strict=True)]
+        torch._foreach_lerp_(ema_params, params, 1.0 - decay)  # one launch, not hundreds
         for ema_b, b in zip(self.model.buffers(), model.buffers(), strict=True):
             ema_b.copy_(b)
 
