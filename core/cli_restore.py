@@ -15,6 +15,7 @@ import click
 from core.cli_support import ProgressBars, app_context, cancellable, emit_json, json_option
 from core.errors import IdfsrError
 from core.fsutil import display_path
+from core.restore.options import RestoreOptions
 
 _DEVICES = click.Choice(["auto", "cuda", "mps", "cpu"])
 _UNITS = {"fit": "step", "sample": "step", "fit-check": "check", "faces": "photo",
@@ -102,11 +103,13 @@ def print_restore_report(data: dict[str, Any]) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--candidates", type=int, default=4, show_default=True,
               help="Candidates sampled per face; the best is kept.")
-@click.option("--fidelity", type=float, default=0.0, show_default=True,
+@click.option("--fidelity", type=float, default=RestoreOptions.fidelity, show_default=True,
               help="Trust in the LR face (0: identity from the person, 1: all of the LR shown).")
-@click.option("--identity-strength", type=float, default=2.0, show_default=True,
+@click.option("--identity-strength", type=float, default=RestoreOptions.identity_strength,
+              show_default=True,
               help="Identity guidance (1: none, higher: more like the person).")
-@click.option("--consistency", type=float, default=0.5, show_default=True,
+@click.option("--consistency", type=float, default=RestoreOptions.consistency,
+              show_default=True,
               help="How strongly the result must match the old photo when shrunk (0..1).")
 @click.option("--start", type=float, default=None,
               help="Where sampling begins: 1 from pure noise, lower from the old photo's face "
@@ -136,7 +139,7 @@ def restore_cmd(ctx: click.Context, inputs: tuple[Path, ...], out_dir: Path,
                 fit_steps: int | None, no_fit: bool, keep_grain: bool, large_faces: bool,
                 save_crops: bool, model: str | None, device: str | None, as_json: bool) -> None:
     """Restore the faces in old photos INPUT... (files or folders) as the people they are."""
-    from core.restore.options import RestoreOptions, parse_faces, parse_person_choice
+    from core.restore.options import parse_faces, parse_person_choice
     from core.restore.pipeline import restore_photos
 
     options = RestoreOptions(

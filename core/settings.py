@@ -58,8 +58,8 @@ class RestoreSettings(BaseModel):
 
     steps: int = Field(25, ge=1, le=1000)
     candidates: int = Field(4, ge=1, le=16)
-    fidelity: float = Field(0.0, ge=0.0, le=1.0)
-    identity_strength: float = Field(2.0, ge=0.0, le=10.0)
+    fidelity: float = Field(0.5, ge=0.0, le=1.0)
+    identity_strength: float = Field(1.0, ge=0.0, le=10.0)
     scale: float = Field(0.0, ge=0.0, le=4.0, description="output scale; 0: auto")
     keep_work_days: int = Field(14, ge=0, le=3650,
                                 description="unexported results older than this are removed "

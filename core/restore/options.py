@@ -60,9 +60,12 @@ class RestoreOptions:
     steps: int = 25
     seed: int = 0
     candidates: int = 4
-    fidelity: float = 0.0  # how much of the LR face the network is shown (0..1)
-    identity_strength: float = 2.0  # classifier-free guidance on identity (1: none)
-    consistency: float = 0.5  # LR consistency (0..1)
+    # Measured on held-out people (bench/idfsr_sizes.py, TRAINING.md): half the LR face
+    # shown, no guidance and no LR projection give the restorer its best identity and
+    # fidelity at every face size.
+    fidelity: float = 0.5  # how much of the LR face the network is shown (0..1)
+    identity_strength: float = 1.0  # classifier-free guidance on identity (1: none)
+    consistency: float = 0.0  # LR consistency (0..1)
     start: float = 0.5  # 1: sample from pure noise; lower: from the LR face noised this far
     sampler: str = "ddim"
     model: str | None = None  # name or folder; None: the bundled model
