@@ -236,6 +236,36 @@ def restore_in_one_pass(
     return (null + guidance * (person - null)).clamp(-1.0, 1.0)
 
 
+def remove_pixel_grid(x: torch.Tensor, sigma: float = 2.5) -> torch.Tensor:
+    """Take out the 2-pixel stripes and checkerboard a sub-pixel output layer leaves.
+
+    Each pattern, (-1)^x, (-1)^y and (-1)^(x+y), is demodulated (the image times the
+    pattern, blurred, is its smooth envelope) and subtracted, so only a narrow band at
+    the Nyquist frequency goes; the face's own fine detail stays. (K, C, H, W) -> same.
+    """
+    h, w = x.shape[-2:]
+    radius = max(1, math.ceil(3 * sigma))
+    if min(h, w) <= radius:
+        return x
+    taps = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
+    g = torch.exp(-0.5 * (taps / sigma) ** 2)
+    g = g / g.sum()
+    c = x.shape[1]
+    gx, gy = g.view(1, 1, 1, -1).repeat(c, 1, 1, 1), g.view(1, 1, -1, 1).repeat(c, 1, 1, 1)
+
+    def blur(img: torch.Tensor) -> torch.Tensor:
+        # "reflect" keeps the parity of the pattern across the edge (-1 -> 1, not 0).
+        img = F.conv2d(F.pad(img, (radius, radius, 0, 0), mode="reflect"), gx, groups=c)
+        return F.conv2d(F.pad(img, (0, 0, radius, radius), mode="reflect"), gy, groups=c)
+
+    sy = (1 - 2 * (torch.arange(h, device=x.device) % 2)).to(x.dtype).view(h, 1)
+    sx = (1 - 2 * (torch.arange(w, device=x.device) % 2)).to(x.dtype).view(1, w)
+    out = x
+    for pattern in (sx.expand(h, w), sy.expand(h, w), sy * sx):
+        out = out - blur(out * pattern) * pattern
+    return out
+
+
 def _restore_one_pass(model: LoadedModel, face: FaceInput, id_embedding: NDArray[np.float32] | None,
                       options: SampleOptions, progress: ProgressCallback,
                       cancel: CancelToken | None) -> list[Candidate]:
@@ -258,6 +288,7 @@ def _restore_one_pass(model: LoadedModel, face: FaceInput, id_embedding: NDArray
         ids = (v / v.norm().clamp(min=1e-8)).expand(len(conds), -1)
     progress(Progress("sample", 0, 1))
     x0 = restore_in_one_pass(net, torch.from_numpy(np.stack(conds)), ids, options.guidance)
+    x0 = remove_pixel_grid(x0).clamp(-1.0, 1.0)
     lr = torch.from_numpy(to_unit(face.lr_up))[None].to(x0.device)
     check = LrConsistency(lr, face.lr_size, coarse=RESTORER_COARSE)
     if options.consistency > 0:

@@ -3,6 +3,7 @@ training and saving, on a tiny seeded model."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -155,3 +156,19 @@ def test_half_export_is_smaller_and_computes_in_float32(dataset: Path, tmp_path:
     ra = restore_face(a, face, emb, SampleOptions(candidates=1))[0].image.astype(int)
     rb = restore_face(b, face, emb, SampleOptions(candidates=1))[0].image.astype(int)
     assert np.abs(ra - rb).max() <= 2
+
+
+def test_pixel_grid_is_removed_and_the_face_kept() -> None:
+    from core.idfsr.sample import remove_pixel_grid
+
+    yy, xx = torch.meshgrid(torch.arange(64.0), torch.arange(64.0), indexing="ij")
+    smooth = (torch.sin(xx / 7) * torch.cos(yy / 5) * 0.6)[None, None].repeat(1, 3, 1, 1)
+    envelope = 0.1 + 0.1 * (xx / 63)  # a grid whose strength varies across the face
+    grid = envelope * (torch.where(xx % 2 == 0, 1.0, -1.0) + torch.where(yy % 2 == 0, 0.5, -0.5)
+                       + torch.where((xx + yy) % 2 == 0, 0.3, -0.3))
+    out = remove_pixel_grid(smooth + grid)
+    assert (out - smooth).abs().mean() < 0.1 * grid.abs().mean()
+    assert torch.allclose(remove_pixel_grid(smooth), smooth, atol=0.02)
+    # fine detail that is not the grid (a 3-pixel pattern) stays
+    fine = 0.3 * torch.sin(xx * 2 * math.pi / 3)[None, None].repeat(1, 3, 1, 1)
+    assert (remove_pixel_grid(fine) - fine).abs().mean() < 0.12 * fine.abs().mean()
