@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import click
 
@@ -12,6 +13,8 @@ from core.faces.service import FaceInfo
 from core.fsutil import display_path
 from core.people import edits, history, suggest
 from core.people.assign import assign_new_faces
+from core.people.decisions_file import export_decisions, read_decisions, summary, write_decisions
+from core.people.decisions_import import import_decisions
 from core.people.forget import forget_person
 from core.people.recluster import ClusterReport, recluster
 from core.people.service import PersonInfo, get_person, list_people, person_faces, resolve_person
@@ -300,6 +303,35 @@ def people_undo(ctx: click.Context, steps: int, as_json: bool) -> None:
     """Undo the last people edits."""
     done = history.undo(app_context(ctx), steps)
     _done(as_json, {"undone": done}, "\n".join(f"undone: {d}" for d in done))
+
+
+@people.command("export")
+@click.argument("file", type=click.Path(dir_okay=False))
+@json_option
+@click.pass_context
+def people_export(ctx: click.Context, file: str, as_json: bool) -> None:
+    """Write every people decision to FILE (JSON, keyed by photo content and face box)."""
+    data = export_decisions(app_context(ctx))
+    write_decisions(data, Path(file))
+    counts = summary(data)
+    _done(as_json, {"file": file, **counts},
+          f"exported {counts['people']} people ({counts['named']} named, {counts['hidden']} "
+          f"hidden), {counts['decided_faces']} placed faces, {counts['rejections']} "
+          f"\"not this person\" answers, {counts['unassigned']} faces set aside, to {file}")
+
+
+@people.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@json_option
+@click.pass_context
+def people_import(ctx: click.Context, file: str, as_json: bool) -> None:
+    """Apply the people decisions of FILE (from `people export`) to this library."""
+    report = import_decisions(app_context(ctx), read_decisions(Path(file)))
+    _done(as_json, report.to_dict(),
+          f"imported {report.people} people ({report.people_created} new), {report.faces} "
+          f"faces placed, {report.rejections} \"not this person\" answers, "
+          f"{report.unassigned} set aside; {report.faces_missing} faces not found in this "
+          "library")
 
 
 @people.command("history")
