@@ -10,6 +10,7 @@ import click
 from core.cli_idfsr import COMMANDS as IDFSR_COMMANDS
 from core.cli_models import models
 from core.cli_people import people
+from core.cli_repair import COMMANDS as REPAIR_COMMANDS
 from core.cli_restore import people_fit_cmd, restore_cmd
 from core.cli_support import (
     ProgressBars,
@@ -345,6 +346,8 @@ def faces_wipe(ctx: click.Context, yes: bool, keep_finding_faces: bool, as_json:
                   if report.faces_disabled else ""))
 
 
+for _command in REPAIR_COMMANDS:
+    library.add_command(_command)
 main.add_command(models)
 people.add_command(people_fit_cmd)
 main.add_command(people)

@@ -17,9 +17,11 @@ import click
 from tqdm import tqdm
 
 from core.context import AppContext
+from core.db.errors import explain
 from core.errors import IdfsrError, JobCancelled
 from core.fsutil import display_path
 from core.jobs import CancelToken, Progress
+from core.paths import AppPaths
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,6 +58,12 @@ def emit_json(data: Any) -> None:
     """Write data as JSON (valid UTF-8, whatever the file names) to stdout."""
     plain = json.loads(json.dumps(data, default=_default))  # dataclasses, dates: plain data
     click.echo(json.dumps(_printable(plain), indent=2, ensure_ascii=False))
+
+
+def app_paths(click_ctx: click.Context) -> AppPaths:
+    """The app's folders for this invocation, without opening the database (for the
+    commands that look after a damaged one)."""
+    return AppPaths.resolve(click_ctx.find_root().params.get("home"))
 
 
 def app_context(click_ctx: click.Context) -> AppContext:
@@ -172,4 +180,10 @@ def run_cli(main: click.Group) -> None:
         sys.exit(130)
     except IdfsrError as exc:
         click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except Exception as exc:  # the few paths that reach SQLite's driver directly
+        typed = explain(exc)
+        if typed is None:
+            raise
+        click.echo(f"error: {typed}", err=True)
         sys.exit(1)

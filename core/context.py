@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from core.db.database import Database
+from core.db.types import utcnow
+from core.errors import IdfsrError
 from core.paths import AppPaths
 from core.settings import Settings, load_settings, save_settings
 
@@ -25,15 +30,27 @@ class AppContext:
     # A person is waiting on this process's event loop (the desktop app): models whose
     # calls hold the GIL for long run in child processes (see core.faces.dlib_embedder).
     interactive: bool = False
+    # The time, for what is dated by it (rolling backups); tests give a fake clock.
+    clock: Callable[[], datetime] = field(default_factory=lambda: utcnow)
+    # The DB's files as they were when opened: whether this session wrote (core.safekeeping).
+    opened_stamp: Any = None
 
     @classmethod
     def open(cls, home: str | os.PathLike[str] | None = None) -> AppContext:
-        """Resolve paths (`home` > $IDFSR_HOME > platform folders), load settings, open the DB."""
+        """Resolve paths (`home` > $IDFSR_HOME > platform folders), load settings, check and
+        open the DB (DatabaseDamaged, saying why, when it is damaged)."""
+        from core.safekeeping import files_stamp
+
         paths = AppPaths.resolve(home)
-        paths.ensure()
+        try:
+            paths.ensure()
+        except OSError as exc:
+            raise IdfsrError(f"cannot create the app's folders ({exc.strerror or exc}: "
+                             f"{exc.filename}); use a home folder you can write to") from exc
         settings = load_settings(paths.settings_file)
         db = Database.open(paths.db_file)
         ctx = cls(paths=paths, settings=settings, db=db)
+        ctx.opened_stamp = files_stamp(paths.db_file)
         ctx.apply_models_dir()
         return ctx
 
@@ -60,8 +77,19 @@ class AppContext:
             if callable(close):
                 close()
 
+    def end_session(self) -> None:
+        """Keep the session's work safe: the decisions exported, a rolling backup when due
+        (core.safekeeping). Never raises: a failure is logged as a warning."""
+        from core.safekeeping import end_session
+
+        try:
+            end_session(self)
+        except Exception:  # a bug must not lose the session's close
+            logging.getLogger(__name__).exception("keeping the session's work safe failed")
+
     def close(self) -> None:
-        """Release loaded models and the DB."""
+        """Keep the session's work safe, release loaded models and the DB."""
+        self.end_session()
         self.release_models()
         self.db.close()
 

@@ -19,7 +19,30 @@ class SettingsError(IdfsrError):
 
 
 class DatabaseError(IdfsrError):
-    """The library database cannot be opened or upgraded."""
+    """The library database cannot be opened, upgraded, read or written."""
+
+
+class DatabaseDamaged(DatabaseError):
+    """The library database is damaged; nothing more is written to it until it is repaired.
+
+    `diagnosis` (a core.db.health.Diagnosis, when the damage was found by a check) says what
+    is wrong in plain words."""
+
+    def __init__(self, message: str, diagnosis: object | None = None) -> None:
+        super().__init__(message)
+        self.diagnosis = diagnosis
+
+
+class DatabaseBusy(DatabaseError):
+    """Another process kept the library database locked for longer than we wait."""
+
+
+class DatabaseReadOnly(DatabaseError):
+    """The library database, or its folder, cannot be written."""
+
+
+class DatabaseFull(DatabaseError):
+    """The disk holding the library database is full."""
 
 
 class LibraryError(IdfsrError):

@@ -66,6 +66,17 @@ class RestoreSettings(BaseModel):
                                             "at start; 0 = never")
 
 
+class BackupSettings(BaseModel):
+    """Rolling backups of the library database (core.safekeeping)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    enabled: bool = True
+    keep: int = Field(5, ge=1, le=100, description="rolling backups kept, newest first")
+    interval_hours: float = Field(24.0, ge=0.0, le=24.0 * 365,
+                                  description="at most one rolling backup per this many hours")
+
+
 class Settings(BaseModel):
     """Everything the user can set. Unknown keys from other versions are ignored."""
 
@@ -75,6 +86,7 @@ class Settings(BaseModel):
     index: IndexSettings = IndexSettings()  # pydantic copies defaults per instance
     faces: FaceSettings = FaceSettings()
     restore: RestoreSettings = RestoreSettings()
+    backups: BackupSettings = BackupSettings()
     face_backend: Literal["auto", "insightface", "embedded"] = "auto"
     device: str = "auto"
     output_dir: Path | None = None

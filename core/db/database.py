@@ -4,6 +4,12 @@ Before any upgrade of an existing database a consistent copy is written next to 
 (`library.db.backup-<revision>-<time>`), through SQLite's online backup API so that the
 WAL's pages are included.
 
+Every open first checks the file read-only (core.db.health): a damaged database is
+refused (DatabaseDamaged, saying what is wrong) before anything is written to it. Every
+error SQLite raises later about the machine (busy, read-only, disk full, damaged) comes out
+as one typed IdfsrError in plain words (core.db.errors); after a sign of damage, the
+database refuses every further transaction, so a damaged file is never written.
+
 Upgrades are safe against concurrency and crashes. Several processes opening one home
 at once (the GUI and a CLI command, two commands) take turns on an OS file lock next to
 the DB (`library.db.lock`), and whoever comes second finds the schema already at head.
@@ -15,6 +21,7 @@ a process killed mid-upgrade leaves the DB exactly at its old revision.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import time
@@ -33,8 +40,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from core.db.errors import REPAIR_HINT, explain, sqlite_words
+from core.db.files import damage_mark
+from core.db.health import Diagnosis, check_database
 from core.db.lock import file_lock
-from core.errors import DatabaseError
+from core.errors import DatabaseDamaged, DatabaseError
 from core.resources import package_data_path
 
 log = logging.getLogger(__name__)
@@ -120,24 +130,69 @@ def head_revision() -> str:
     return head
 
 
+def leave_damage_mark(path: Path, what: str) -> None:
+    """Note beside the database that damage was met in it while in use, so that the next
+    check at open refuses it too (a damaged row may pass every SQLite check)."""
+    try:
+        note = {"found_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "what": what}
+        damage_mark(path).write_text(json.dumps(note), encoding="utf-8")
+    except OSError as exc:  # a read-only folder: the next use meets the damage again
+        log.warning("could not note the damage beside %s: %s", path, exc)
+
+
+def damaged_message(diagnosis: Diagnosis) -> str:
+    """One line for a damaged database: what is wrong, and how to repair it."""
+    return (f"the library database {diagnosis.path} is damaged: {diagnosis.summary} Nothing "
+            f"was written to it. {REPAIR_HINT}")
+
+
 class Database:
-    """The library DB. `Database.open(path)` brings its schema to the newest revision."""
+    """The library DB. `Database.open(path)` checks it, then brings its schema to the newest
+    revision."""
 
     def __init__(self, path: Path, engine: Engine) -> None:
         self.path = path
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self.damage: DatabaseDamaged | None = None  # set at the first sign of damage
+        event.listen(engine, "handle_error", self._on_error)
+        event.listen(engine, "begin", self._refuse_if_damaged)
 
     @classmethod
-    def open(cls, path: Path, *, upgrade: bool = True) -> Database:
-        """Open (creating if needed) and, unless told not to, upgrade with a backup first."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def open(cls, path: Path, *, upgrade: bool = True, check: bool = True) -> Database:
+        """Check (unless told not to), open (creating if needed) and, unless told not to,
+        upgrade with a backup first. A damaged database raises DatabaseDamaged."""
+        if check:
+            diagnosis = check_database(path)
+            if diagnosis.damaged:
+                raise DatabaseDamaged(damaged_message(diagnosis), diagnosis)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(f"cannot create the folder of the library database "
+                                f"{path.parent}: {exc.strerror or exc}") from exc
         engine = create_engine(URL.create("sqlite", database=str(path)))
         event.listen(engine, "connect", _on_connect)
         db = cls(path, engine)
         if upgrade:
             db.upgrade()
         return db
+
+    def _on_error(self, context: Any) -> None:
+        """Raise SQLite's failures about the machine as typed errors in plain words."""
+        typed = explain(context.original_exception, self.path)
+        if typed is None:
+            return
+        if isinstance(typed, DatabaseDamaged) and self.damage is None:
+            log.error("the library database %s is damaged: %s", self.path,
+                      context.original_exception)
+            self.damage = typed
+            leave_damage_mark(self.path, sqlite_words(context.original_exception))
+        raise typed from context.original_exception
+
+    def _refuse_if_damaged(self, _conn: Any) -> None:
+        if self.damage is not None:
+            raise DatabaseDamaged(str(self.damage), self.damage.diagnosis)
 
     def current_revision(self) -> str | None:
         """The schema revision stored in the DB (None for an empty DB)."""
@@ -188,21 +243,17 @@ class Database:
         return bool(inspect(self.engine).get_table_names())
 
     def backup(self, label: str = "manual") -> Path:
-        """Write a consistent copy of the DB next to it and return its path."""
+        """Write a consistent, verified copy of the DB next to it and return its path
+        (core.db.backup; named `<db>.backup-<label>-<local time>`)."""
+        from core.db.backup import write_backup
+
         stamp = time.strftime("%Y%m%d-%H%M%S")
         target = self.path.with_name(f"{self.path.name}.backup-{label}-{stamp}")
         n = 1
         while target.exists():
             n += 1
             target = self.path.with_name(f"{self.path.name}.backup-{label}-{stamp}-{n}")
-        src = sqlite3.connect(self.path)
-        dst = sqlite3.connect(target)
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-            src.close()
-        return target
+        return write_backup(self.path, target)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
