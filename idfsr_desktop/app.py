@@ -1,4 +1,5 @@
-"""Start the desktop app: parse the command line, open the one AppContext, show the window."""
+"""Start the desktop app: parse the command line, check the library database (a damaged one
+gets the repair dialog), open the one AppContext, show the window."""
 
 from __future__ import annotations
 
@@ -10,13 +11,20 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from types import TracebackType
 
-from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 
 from core.context import AppContext
+from core.db.errors import explain
+from core.db.health import check_database
+from core.db.types import utcnow
 from core.errors import IdfsrError
+from core.paths import AppPaths
+from core.repair_plan import plan_repair, rebuild_pending
 from core.resources import demo_library_path
+from idfsr_desktop.database_repair_dialog import DatabaseRepairDialog
 from idfsr_desktop.icons import app_icon
 from idfsr_desktop.main_window import PAGES, MainWindow
 from idfsr_desktop.theme import THEMES, apply_theme
@@ -210,6 +218,58 @@ class StartupCheck(QObject):
             self.window.close()
 
 
+def repair_dialog(paths: AppPaths) -> DatabaseRepairDialog | None:
+    """The repair dialog when the library database is damaged (or its repair unfinished);
+    None when it is sound. Raises IdfsrError when it cannot even be checked."""
+    diagnosis = check_database(paths.db_file)
+    pending = rebuild_pending(paths.db_file) is not None
+    if diagnosis.damaged:
+        return DatabaseRepairDialog(paths, plan_repair(paths.db_file, now=utcnow(),
+                                                       diagnosis=diagnosis))
+    if pending:
+        return DatabaseRepairDialog(paths, None, pending=True)
+    return None
+
+
+def _shoot(dialog: QDialog, path: Path) -> bool:
+    """Show the dialog, save a PNG of it once it has settled, close it; whether it saved."""
+    saved: list[bool] = []
+
+    def grab() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        saved.append(dialog.grab().save(str(path)))
+        dialog.reject()
+
+    QTimer.singleShot(int(SCREENSHOT_IDLE_S * 1000), grab)
+    dialog.exec()
+    return bool(saved and saved[0])
+
+
+@contextmanager
+def _errors_in_dialogs(parent: Callable[[], QWidget | None]) -> Iterator[None]:
+    """An error the app expects (the database busy, full, damaged) that escapes a slot is
+    shown in a dialog, in plain words, not as a traceback; anything else goes on to the
+    previous hook (and the log)."""
+    previous = sys.excepthook
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        typed = exc if isinstance(exc, IdfsrError) else explain(exc)
+        if typed is None:
+            previous(kind, exc, tb)
+            return
+        log.warning("shown to the user: %s", typed, exc_info=(kind, exc, tb))
+        box = QMessageBox(QMessageBox.Icon.Warning, APPLICATION, str(typed),
+                          QMessageBox.StandardButton.Ok, parent())
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    sys.excepthook = hook
+    try:
+        yield
+    finally:
+        sys.excepthook = previous
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the desktop app; returns the process exit status."""
     args, qt_args = parse_args(sys.argv[1:] if argv is None else argv)
@@ -223,12 +283,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setWindowIcon(app_icon())
     apply_theme(app, args.theme)
     try:
+        dialog = repair_dialog(AppPaths.resolve(args.home))
+        if dialog is not None:
+            dialog.setWindowIcon(app_icon())
+            if args.screenshot is not None:  # the dialog is what this start shows
+                return 0 if _shoot(dialog, args.screenshot.expanduser().absolute()) else 1
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return 1  # the user quit: every file is as it was
         ctx = AppContext.open(args.home)
     except IdfsrError as exc:
         QMessageBox.critical(None, APPLICATION, f"The app cannot start:\n\n{exc}")
         return 1
+    window: MainWindow | None = None
     try:
-        with _logging_into(ctx.paths.logs):
+        with _logging_into(ctx.paths.logs), _errors_in_dialogs(lambda: window):
             window = MainWindow(ctx)
             window.show()
             if args.demo:

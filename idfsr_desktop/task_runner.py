@@ -16,6 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
+from core.db.errors import explain
 from core.errors import IdfsrError, JobCancelled
 from core.jobs import CancelToken, Progress
 
@@ -139,8 +140,13 @@ class _TaskRunnable(QRunnable):
             relay.cancelled.emit(str(exc))
         except IdfsrError as exc:
             relay.failed.emit(str(exc))
-        except Exception as exc:  # a bug, not a user error: keep the traceback in the log
-            log.exception("background task failed")
+        except Exception as exc:
+            typed = explain(exc)  # the database's failures (busy, full, damaged) in words
+            if typed is not None:
+                log.warning("background task failed: %s", exc)
+                relay.failed.emit(str(typed))
+                return
+            log.exception("background task failed")  # a bug: keep the traceback in the log
             relay.failed.emit(f"unexpected error ({type(exc).__name__}: {exc}); see the log")
         else:
             relay.finished.emit(result)
