@@ -50,6 +50,7 @@ from core.idfsr.degrade import DegradationParams, degrade  # noqa: E402
 from core.idfsr.examples import unit  # noqa: E402
 from core.idfsr.fit import FitConfig, fit_identity  # noqa: E402
 from core.idfsr.sample import FaceInput, SampleOptions, restore_face  # noqa: E402
+from core.restore.options import RestoreOptions  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
 SPAN_PER_BOX = 1.88  # canonical crop side / detector box width (embedded backend, LFW)
@@ -102,8 +103,11 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     sizes = [int(s) for s in args.sizes.split(",")]
     opts = SampleOptions(guidance=args.guidance, fidelity=args.fidelity,
                          consistency=args.consistency, candidates=args.candidates)
-    variants = {f"fitted f{f}/c{c}": (float(f), float(c)) for f, c in
-                (v.split(":") for v in args.variants.split(",") if v)}
+    variants: dict[str, tuple[float, float, float]] = {}
+    for v in (v for v in args.variants.split(",") if v):
+        f, c, *g = (float(x) for x in v.split(":"))
+        guidance = g[0] if g else args.guidance
+        variants[f"fitted f{f:g}/c{c:g}/g{guidance:g}"] = (f, c, guidance)
     methods = (*METHODS, *variants)
     scores = {b: {m: {"id": [], "psnr": [], "sharp": []} for m in methods} for b in sizes}
     tiles: dict[int, list[list[NDArray[np.uint8]]]] = {b: [] for b in sizes}
@@ -131,8 +135,9 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             restore_seconds.append((time.perf_counter() - t0) / 3)
             personal = FaceInput(lr.lr_up, lr.lr_size, lms, refs[0][0], refs[0][1],
                                  tuple(refs[1:]))
-            for name, (fid, cons) in variants.items():
-                vo = SampleOptions(**{**opts.__dict__, "fidelity": fid, "consistency": cons})
+            for name, (fid, cons, guidance) in variants.items():
+                vo = SampleOptions(**{**opts.__dict__, "fidelity": fid, "consistency": cons,
+                                      "guidance": guidance})
                 out[name] = restore_face(model, personal, fitted, vo)[0].image
             emb = judge.embed_aligned(np.stack([gt] + [out[m] for m in methods]))
             for j, m in enumerate(methods, start=1):
@@ -178,13 +183,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--heldout-data", type=Path, required=True)
     ap.add_argument("--people", type=int, default=30)
     ap.add_argument("--sizes", default="12,16,24,32")
-    ap.add_argument("--guidance", type=float, default=1.0)
-    ap.add_argument("--fidelity", type=float, default=0.0)
-    ap.add_argument("--consistency", type=float, default=0.0)
+    ap.add_argument("--guidance", type=float, default=RestoreOptions.identity_strength)
+    ap.add_argument("--fidelity", type=float, default=RestoreOptions.fidelity)
+    ap.add_argument("--consistency", type=float, default=RestoreOptions.consistency)
     ap.add_argument("--candidates", type=int, default=1)
     ap.add_argument("--fit-steps", type=int, default=100)
     ap.add_argument("--variants", default="",
-                    help="Extra fitted columns as FIDELITY:CONSISTENCY pairs, e.g. 0.5:0.5,1:0")
+                    help="Extra fitted columns as FIDELITY:CONSISTENCY[:GUIDANCE], e.g. "
+                         "0.5:0.5,1:0:2")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--grid-people", type=int, default=8)
     ap.add_argument("--name", default="sizes")

@@ -18,6 +18,9 @@
 #   SIZE      aligned crop side            (default: the config's size)
 #   NUM_GPUS  processes for accelerate     (default: all GPUs nvidia-smi lists)
 #   STEPS     override the config's steps  (default: the config's)
+#   MINUTES   train from the start for this long instead, the schedule planned to end
+#             on time (the bundled model: CONFIG=gpu-128r MINUTES=8.5 on one H200,
+#             run there by core.idfsr.gpu_job from a `data pack` of $DATA)
 #   LICENCE   licence of the photos, for the model card
 #   PREP_JOBS parallel preparation processes  (default: the number of CPUs)
 #   DEST      where the finished model goes (default: resources/models/idfsr-default)
@@ -65,17 +68,20 @@ if [ -z "${NUM_GPUS:-}" ]; then
 fi
 TRAIN_ARGS=(train --data "$DATA" --config "$CONFIG" --out "$RUN")
 [ -n "${STEPS:-}" ] && TRAIN_ARGS+=(--steps "$STEPS")
+TIMED_ARGS=()
+[ -n "${MINUTES:-}" ] && TIMED_ARGS=(--minutes "$MINUTES")
 
 echo "== training $CONFIG on $NUM_GPUS GPU(s) -> $RUN"
 if [ "$NUM_GPUS" -gt 1 ] || [ -n "${ACCELERATE_ARGS:-}" ]; then
   # shellcheck disable=SC2086  # ACCELERATE_ARGS is a list of flags
   "$PY" -m accelerate.commands.launch --multi_gpu --num_processes "$NUM_GPUS" \
-    ${ACCELERATE_ARGS:-} -m core.idfsr "${TRAIN_ARGS[@]}"
+    ${ACCELERATE_ARGS:-} -m core.idfsr "${TRAIN_ARGS[@]}" "${TIMED_ARGS[@]}"
 else
-  "$PY" -m core.idfsr "${TRAIN_ARGS[@]}"
+  "$PY" -m core.idfsr "${TRAIN_ARGS[@]}" "${TIMED_ARGS[@]}"
 fi
 
-if [ -f "$RUN/model/diffusion_pytorch_model.safetensors" ]; then
+# A timed run may stop at its deadline a few steps short of its plan: export it anyway.
+if [ -f "$RUN/model/diffusion_pytorch_model.safetensors" ] || [ -n "${MINUTES:-}" ]; then
   rm -rf "$DEST"
   # The EMA weights in 16 bits: half the download, computed in 32 when loaded.
   "$PY" -m core.idfsr "${TRAIN_ARGS[@]}" --export "$DEST" --half
