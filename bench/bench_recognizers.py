@@ -1,6 +1,6 @@
 """Face recognizers side by side on LFW: the product's dlib and MobileFace, the faceres judge.
 
-    .venv/bin/python bench/bench_recognizers.py [--per-person 4] [--pairs 3000] [--sizes 24 16]
+    .venv/bin/python bench/bench_recognizers.py [--per-person 4] [--pairs 3000] [--sizes 24 16 12]
         [--sweep] [--people N] [--only NAME...] [--merge] [--out bench/out/recognizers.json]
 
 Recognizers: `dlib` (the product's people recognizer, via the embedded backend's
@@ -113,19 +113,28 @@ def recognizers(sweep: bool) -> dict[str, Recognizer]:
     return found
 
 
+def heldout_people() -> set[str]:
+    """The restoration bench's held-out people (bench/idfsr_heldout.txt): never measured here."""
+    lines = (HERE / "idfsr_heldout.txt").read_text("utf-8").splitlines()
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+
+
 def lfw_pool(per_person: int, seed: int, limit: int | None = None
-             ) -> tuple[list[Path], NDArray[np.int64]]:
+             ) -> tuple[list[Path], NDArray[np.int64], NDArray[np.bool_]]:
     """`per_person` photos (seeded choice) of every LFW person (or the first `limit`
-    people), and each photo's person."""
+    people), each photo's person, and whether that person may be measured (False for the
+    held-out people; they stay in the draw so that the seeded choice does not change)."""
     rng = np.random.default_rng(seed)
-    files, people = [], []
+    files, people, usable = [], [], []
+    skip = heldout_people()
     folders = sorted((SHARED / "train" / "lfw").iterdir())[:limit]
     for k, folder in enumerate(folders):
         photos = sorted(folder.glob("*.jpg"))
         for i in sorted(rng.permutation(len(photos))[:per_person]):
             files.append(photos[i])
             people.append(k)
-    return files, np.asarray(people)
+            usable.append(folder.name not in skip)
+    return files, np.asarray(people), np.asarray(usable)
 
 
 def detect(files: list[Path], tag: str, chips: list[bool] | None = None
@@ -249,6 +258,16 @@ def cosines(rows: Rows, index: NDArray[np.int64]) -> NDArray[np.float64]:
     return np.asarray((rows[index[:, 0]] * rows[index[:, 1]]).sum(1), np.float64)
 
 
+def top1_retrieval(rows: Rows, people: NDArray[np.int64], ok: NDArray[np.bool_]) -> float:
+    """Share of faces whose nearest other face (cosine, leave-one-out over every face
+    measured) is of the same person."""
+    idx = np.flatnonzero(ok)
+    sims = rows[idx] @ rows[idx].T
+    np.fill_diagonal(sims, -np.inf)
+    nearest = idx[np.argmax(sims, axis=1)]
+    return float(np.mean(people[nearest] == people[idx]))
+
+
 def timing(rec: Recognizer, files: list[Path], marks: NDArray[np.float64]) -> dict[str, float]:
     """ms per face at batch 1 (median of 15 calls) and batch 32 (median of 3)."""
     ok = [i for i in range(len(files)) if not np.isnan(marks[i]).any()][:32]
@@ -297,12 +316,15 @@ def main() -> None:
     recs = recognizers(args.sweep)
     if args.only:
         recs = {k: v for k, v in recs.items() if k in args.only}
-    files, people = lfw_pool(args.per_person, args.seed, args.people)
+    files, people, usable = lfw_pool(args.per_person, args.seed, args.people)
     marks, widths = detect(files, f"lfw-{args.per_person}-{args.seed}-{args.people or 'all'}")
+    widths = np.where(usable, widths, np.nan)  # held-out people: not even embedded
     ok = ~np.isnan(widths)
     gen, imp, roc = pairs(people, ok, args.pairs, args.roc_impostors, args.seed)
     report: dict[str, object] = {
-        "data": "train/lfw", "photos": len(files), "no_face": int((~ok).sum()),
+        "data": "train/lfw minus bench/idfsr_heldout.txt", "photos": int(usable.sum()),
+        "people": len(set(people[usable].tolist())),
+        "no_face": int((usable & ~ok).sum()),
         "pairs": {"genuine": len(gen), "impostor": len(imp), "impostor_roc": len(roc)},
         "median_face_width_px": float(np.nanmedian(widths)),
     }
@@ -315,6 +337,7 @@ def main() -> None:
             rows = embed_all(rec, files, marks, widths, tiny)
             results.setdefault(name, {})[cond] = metrics(
                 cosines(rows, gen), cosines(rows, imp), cosines(rows, roc), args.seed)
+            results[name][cond]["top1_retrieval"] = top1_retrieval(rows, people, ok)
             print(f"{name} {cond}: {results[name][cond]['accuracy']:.4f} "
                   f"({time.monotonic() - started:.0f} s)", file=sys.stderr)
     report["results"] = results

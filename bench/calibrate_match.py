@@ -8,7 +8,11 @@ person is in the library, in the rest not, so the confidence also learns to say
 on them. Prints the fitted weights (to paste into CALIBRATIONS) and a reliability table
 as JSON.
 
-    .venv/bin/python bench/calibrate_match.py [--backend embedded] [--library 20]
+    .venv/bin/python bench/calibrate_match.py [--backend embedded|embedded-mobileface]
+        [--library 20] [--per-person 20] [--base B]
+
+--base defaults to the median top score of queries whose person is not in the library
+(the typical best impostor; 0.90 for dlib).
 """
 
 from __future__ import annotations
@@ -57,17 +61,19 @@ def fit_logistic(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.f
     return w
 
 
-def queries(library_size: int, seed: int, backend: str, skip: set[str]
-            ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """(score, runner-up, size) of each query's top person, and whether it was right."""
-    tiny, full = load_set("lfw-tiny", backend), load_set("lfw", backend)
+def queries(library_size: int, seed: int, backend: str, skip: set[str], per_person: int = 20
+            ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    """(score, runner-up, size) of each query's top person, whether it was right, and
+    whether the query's person was in the library."""
+    tiny = load_set("lfw-tiny", backend, per_person)
+    full = load_set("lfw", backend, per_person)
     rng = np.random.default_rng(seed)
     people = sorted(set(full.labels.tolist()) - skip)
     pick = rng.choice(len(full.labels), 800, replace=False)
     qs = [(tiny.vectors[i], tiny.labels[i], tiny.files[i], tiny.size_px[i])
           for i in range(len(tiny.labels))]
     qs += [(full.vectors[i], full.labels[i], full.files[i], full.size_px[i]) for i in pick]
-    rows, ok = [], []
+    rows, ok, within = [], [], []
     for vec, label, file, size in qs:
         if label in skip:
             continue
@@ -81,24 +87,29 @@ def queries(library_size: int, seed: int, backend: str, skip: set[str]
         names = sorted(members)
         rows.append((order[0][1], order[1][1] if len(order) > 1 else -1.0, float(size)))
         ok.append(inside and names[order[0][0]] == label)
-    return np.array(rows), np.array(ok, float)
+        within.append(inside)
+    return np.array(rows), np.array(ok, float), np.array(within, bool)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backend", default="embedded")
     parser.add_argument("--library", type=int, default=20)
-    parser.add_argument("--base", type=float, default=0.90,
+    parser.add_argument("--base", type=float, default=None,
                         help="Runner-up floor (the typical best impostor score).")
+    parser.add_argument("--per-person", type=int, default=20)
     parser.add_argument("--threshold", type=float, default=0.7,
                         help="Confidence from which a face is assigned (the product's default).")
     parser.add_argument("--heldout", type=Path, default=ROOT / "bench" / "idfsr_heldout.txt")
     args = parser.parse_args()
-    rows, y = queries(args.library, 0, args.backend, heldout(args.heldout))
+    rows, y, inside = queries(args.library, 0, args.backend, heldout(args.heldout),
+                              args.per_person)
+    if args.base is None:
+        args.base = round(float(np.median(rows[~inside, 0])), 2)
     w = fit_logistic(features(rows, args.base), y)
     cal = Calibration(tuple(round(float(v), 2) for v in w), args.base, "fit")  # type: ignore[arg-type]
     # Check on fresh queries (another seed: other libraries, other impostors).
-    rows2, y2 = queries(args.library, 1, args.backend, heldout(args.heldout))
+    rows2, y2, _ = queries(args.library, 1, args.backend, heldout(args.heldout), args.per_person)
     p = np.array([cal.confidence(s, r, px) for s, r, px in rows2])
     bins = []
     for lo in np.arange(0.0, 1.0, 0.1):

@@ -5,9 +5,12 @@ Two sets, both read from ../shared/data when it is there (nothing is copied into
 - `lfw`: Labeled Faces in the Wild (train/lfw/<Name>/), up to `per_person` photos per person.
 Embeddings are computed once per (set, backend) and cached under bench/out/.
 
+LFW people of bench/idfsr_heldout.txt (the restoration bench's) are left out.
+
 Backends: `embedded` is the product's own EmbeddedBackend (core/faces/embedded.py);
-`dlib-native` is dlib's reference pipeline (HOG detector, 5-point shape predictor,
-150-px chip, ResNet descriptor), the same 128-d model, for when the former is absent.
+`embedded-mobileface` the same with its MobileFace recognizer; `dlib-native` is dlib's
+reference pipeline (HOG detector, 5-point shape predictor, 150-px chip, ResNet
+descriptor), the same 128-d model, for when the former is absent.
 """
 
 from __future__ import annotations
@@ -96,13 +99,13 @@ def dlib_native() -> tuple[str, Embedder]:
     return "dlib-resnet-v1", embed
 
 
-def embedded() -> tuple[str, Embedder]:
-    """The product's embedded backend (detector + dlib ResNet)."""
+def embedded(recognizer: str = "dlib-resnet-v1") -> tuple[str, Embedder]:
+    """The product's embedded backend (detector + dlib ResNet, or another recognizer)."""
     from core.faces.embedded import EmbeddedBackend
     from core.faces.quality import face_quality
     from core.faces.types import DetectedFace
 
-    backend = EmbeddedBackend()
+    backend = EmbeddedBackend(recognizer=recognizer)
 
     def embed(
         rgb: NDArray[np.uint8], is_chip: bool, tiny: float | None
@@ -137,9 +140,18 @@ def _fixture_files() -> Iterator[tuple[Path, str, bool]]:
             yield f, folder.name, True
 
 
+def heldout_people() -> set[str]:
+    """The restoration bench's held-out LFW people (bench/idfsr_heldout.txt)."""
+    lines = (ROOT / "bench" / "idfsr_heldout.txt").read_text("utf-8").splitlines()
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+
+
 def _lfw_files(per_person: int, every: int = 1) -> Iterator[tuple[Path, str, bool]]:
     n = 0
+    skip = heldout_people()
     for folder in sorted((SHARED / "train" / "lfw").iterdir()):
+        if folder.name in skip:
+            continue
         for f in sorted(folder.glob("*.jpg"))[:per_person]:
             if n % every == 0:
                 yield f, folder.name, False
@@ -148,7 +160,8 @@ def _lfw_files(per_person: int, every: int = 1) -> Iterator[tuple[Path, str, boo
 
 def load_set(name: str, backend: str = "embedded", per_person: int = 20) -> LabelledSet:
     """A labelled set's embeddings, computed once and cached in bench/out/."""
-    cache = OUT / f"people-{name}-{backend}-{per_person}.npz"
+    # "-noheldout": sets from before the held-out people were left out are not reused.
+    cache = OUT / f"people-{name}-{backend}-{per_person}-noheldout.npz"
     if cache.exists():
         z = np.load(cache)
         quality = z["quality"] if "quality" in z else np.ones(len(z["labels"]), np.float32)
@@ -156,7 +169,9 @@ def load_set(name: str, backend: str = "embedded", per_person: int = 20) -> Labe
                            z["files"], int(z["skipped"]), quality)
     if not SHARED.exists():
         raise SystemExit(f"{SHARED} is not here: the labelled sets live in ../shared/data")
-    model_id, embed = embedded() if backend == "embedded" else dlib_native()
+    model_id, embed = (embedded() if backend == "embedded"
+                       else embedded("mobileface-v1") if backend == "embedded-mobileface"
+                       else dlib_native())
     if name == "fixtures":
         files = list(_fixture_files())
     else:
