@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from core.db.backup import BackupInfo, list_backups, verify_backup
+from core.db.errors import READ_ERRORS
 from core.db.files import damaged_of, export_file
-from core.db.health import Diagnosis, check_database
+from core.db.health import Diagnosis, check_database, lenient_text
 from core.db.salvage import open_damaged
 from core.errors import IdfsrError
 
@@ -64,6 +65,7 @@ def contents_of(path: Path, *, without_log: bool = False) -> Contents | None:
 
     try:
         conn = open_damaged(path, without_log=without_log)
+        conn.text_factory = lenient_text  # what it says, not whether it is whole
         try:
             return Contents(
                 one(conn, "SELECT count(*) FROM photos"),
@@ -74,7 +76,7 @@ def contents_of(path: Path, *, without_log: bool = False) -> Contents | None:
                 + one(conn, "SELECT count(*) FROM face_rejections"))
         finally:
             conn.close()
-    except sqlite3.Error:
+    except READ_ERRORS:
         return None
 
 
@@ -114,11 +116,12 @@ def read_export(path: Path) -> ExportOption | None:
 def _roots_of(path: Path, *, without_log: bool = False) -> list[str]:
     try:
         conn = open_damaged(path, without_log=without_log)
+        conn.text_factory = lenient_text  # what it says, not whether it is whole
         try:
             return [os.fsdecode(r[0]) for r in conn.execute("SELECT path FROM library_roots")]
         finally:
             conn.close()
-    except sqlite3.Error:
+    except READ_ERRORS:
         return []
 
 
@@ -128,13 +131,14 @@ def _edits_since(path: Path, since: datetime, *, without_log: bool) -> list[str]
     stamp = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # as UtcDateTime stores
     try:
         conn = open_damaged(path, without_log=without_log)
+        conn.text_factory = lenient_text  # what it says, not whether it is whole
         try:
             return [str(r[0]) for r in conn.execute(
                 "SELECT summary FROM people_edits WHERE created_at > ? AND undone = 0 "
                 "ORDER BY id", (stamp,))]
         finally:
             conn.close()
-    except sqlite3.Error:
+    except READ_ERRORS:
         return None
 
 

@@ -23,7 +23,7 @@ PAGE = 4096
 class Damage:
     """One way of damaging a database file in place."""
 
-    kind: str  # truncate, page, header, empty, photo, foreign_wal
+    kind: str  # truncate, page, header, schema, empty, photo, foreign_wal, scribble
     name: str
     apply: Callable[[Path], None]
 
@@ -47,6 +47,20 @@ def _replace(source: Path) -> Callable[[Path], None]:
     def go(db: Path) -> None:
         shutil.copyfile(source, db)
     return go
+
+
+def _garble_schema(db: Path) -> None:
+    """An index's entry in the schema garbled, its name no longer text (bit rot in the first
+    page): SQLite's message quotes the name, and Python's driver cannot even decode it."""
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("PRAGMA writable_schema=ON")
+        conn.execute("UPDATE sqlite_master SET name = CAST(x'a0a6bb8f' AS TEXT), "
+                     "sql = 'CREATE INDEX x ON nowhere(y)' WHERE name = (SELECT name FROM "
+                     "sqlite_master WHERE type = 'index' AND sql IS NOT NULL LIMIT 1)")
+        conn.commit()
+    finally:
+        conn.close()
 
 
 def _lay_log(wal: bytes, shm: bytes | None) -> Callable[[Path], None]:
@@ -113,7 +127,9 @@ def damages(db: Path, *, other_library: Path, photo: Path, work: Path, seed: int
     for _ in range(scribbles):
         at = rng.randrange(100, size - 64)
         out.append(Damage("scribble", f"scribble-{at}", _overwrite(at, rng.randbytes(64))))
+    out.append(Damage("schema", "schema-entry-not-text", _garble_schema))
     out += [Damage("header", "header-zeroed", _overwrite(0, bytes(100))),
+            Damage("header", "page-size-garbled", _overwrite(16, b"\x00\x03")),
             Damage("header", "first-page-zeroed", _overwrite(0, bytes(PAGE))),
             Damage("empty", "zero-length", _truncate(0)),
             Damage("photo", "jpeg-renamed", _replace(photo))]

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from core.db.errors import SQLITE_FULL, primary_code
+from core.db.errors import READ_ERRORS, SQLITE_FULL, primary_code, sqlite_error
 from core.db.files import SIDE_SUFFIXES, backups_of, partial_backups_of
+from core.db.health import lenient_text
 from core.errors import DatabaseError, IdfsrError
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 
@@ -110,13 +111,15 @@ def verify_backup(path: Path, expected: dict[str, int] | None = None) -> None:
     holds these row counts per table)."""
     try:
         conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+        conn.text_factory = lenient_text
         try:
             rows = [str(r[0]) for r in conn.execute("PRAGMA integrity_check(5)")]
             counts = _table_counts(conn) if expected is not None else None
         finally:
             conn.close()
-    except sqlite3.Error as exc:
-        raise BackupError(f"the backup {path.name} cannot be read back: {exc}") from exc
+    except READ_ERRORS as exc:
+        raise BackupError(f"the backup {path.name} cannot be read back: "
+                          f"{sqlite_error(exc) or exc}") from exc
     if rows != ["ok"]:
         raise BackupError(f"the backup {path.name} failed SQLite's integrity check: {rows[0]}")
     if expected is not None and counts != expected:

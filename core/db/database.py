@@ -184,8 +184,9 @@ class Database:
         if typed is None:
             return
         if isinstance(typed, DatabaseDamaged) and self.damage is None:
-            log.error("the library database %s is damaged: %s", self.path,
-                      context.original_exception)
+            # info: the error itself is what the user is told (one line, not this too)
+            log.info("the library database %s is damaged: %s", self.path,
+                     sqlite_words(context.original_exception))
             self.damage = typed
             leave_damage_mark(self.path, sqlite_words(context.original_exception))
         raise typed from context.original_exception

@@ -15,7 +15,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import StatementError
 
 from core.errors import (
     DatabaseBusy,
@@ -44,7 +44,13 @@ _BY_TEXT = (
     # Python's driver, reading a text cell whose bytes were changed on disk (bit rot, a
     # scribble inside a row): no SQLite check sees it, the row is damaged all the same.
     ("could not decode to utf-8", SQLITE_CORRUPT),
+    ("malformed database schema", SQLITE_CORRUPT),
 )
+
+# A damaged schema's names are quoted in SQLite's message ("malformed database schema
+# (<name>)"); when those bytes are not UTF-8, Python's driver cannot decode the message and
+# raises UnicodeDecodeError holding it instead of the sqlite3 error.
+READ_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 
 REPAIR_HINT = ("To repair it, run `idfsr library repair` (or start the desktop app); the "
                "damaged file is kept.")
@@ -60,11 +66,15 @@ def _writable(folder: Path) -> bool:
 
 
 def sqlite_error(exc: BaseException) -> sqlite3.Error | None:
-    """The sqlite3 error behind `exc` (itself, or what SQLAlchemy wrapped), if any."""
+    """The sqlite3 error behind `exc` (itself, what SQLAlchemy wrapped, or what Python's
+    driver could not decode), if any."""
     if isinstance(exc, sqlite3.Error):
         return exc
-    if isinstance(exc, DBAPIError) and isinstance(exc.orig, sqlite3.Error):
-        return exc.orig
+    if isinstance(exc, StatementError) and isinstance(exc.orig, BaseException):
+        return sqlite_error(exc.orig)
+    if isinstance(exc, UnicodeDecodeError) and isinstance(exc.object, bytes) \
+            and exc.object.startswith(b"malformed database schema"):
+        return sqlite3.DatabaseError(exc.object.decode("utf-8", "replace"))
     return None
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from core.db.errors import (
+    READ_ERRORS,
     SQLITE_BUSY,
     SQLITE_CANTOPEN,
     SQLITE_IOERR,
@@ -40,6 +41,7 @@ from core.db.errors import (
     SQLITE_PERM,
     explain,
     primary_code,
+    sqlite_error,
 )
 from core.db.files import damage_mark, has_history
 from core.errors import DatabaseError
@@ -53,6 +55,12 @@ CHECK_TIMEOUT_S = 15.0  # waiting for a writer's lock, as the app's connections 
 # What a file is when it is not a database, by its first bytes (the user may have put it there).
 _MAGIC = ((b"\xff\xd8\xff", "a JPEG image"), (b"\x89PNG", "a PNG image"),
           (b"GIF8", "a GIF image"), (b"PK\x03\x04", "a ZIP archive"), (b"%PDF", "a PDF"))
+
+
+def lenient_text(data: bytes) -> str:
+    """Text from a damaged database, its unreadable bytes replaced: SQLite's own reports
+    may quote a damaged row's bytes, which are then no longer UTF-8."""
+    return data.decode("utf-8", "replace")
 
 
 def _kb(n: int) -> str:
@@ -205,16 +213,25 @@ def check_database(path: Path, *, full: bool = False) -> Diagnosis:
             "both files as they are."), [_main_file_alone(path)])
     try:
         found = _sqlite_check(report, path, head, full)
-    except sqlite3.Error as exc:
+    except READ_ERRORS as raw:
+        exc = sqlite_error(raw)
+        if exc is None:
+            raise
         code = primary_code(exc)
         if code in (SQLITE_BUSY, SQLITE_LOCKED, SQLITE_CANTOPEN, SQLITE_IOERR, SQLITE_PERM):
             typed = explain(exc, path)
             raise (typed or DatabaseError(str(exc))) from exc
-        if code == SQLITE_NOTADB or not head.startswith(SQLITE_MAGIC):
+        if not head.startswith(SQLITE_MAGIC):
             return report("damaged", "not_a_database", (
                 f"{name} is not a database any more: {_what_it_is(head)}, so the first page, "
                 "which says what the file is and where everything in it lies, is lost "
                 "(overwritten, zeroed, or another file put in its place)."), [str(exc)])
+        if code == SQLITE_NOTADB and (_header_size(head) or 0) <= report.size:
+            # SQLite's header is there, the rest of the first page is not readable as one
+            return report("damaged", "not_a_database", (
+                f"{name} cannot be read as a database any more: its first page, which says "
+                "what tables it holds and where everything in it lies, is damaged "
+                "(overwritten or lost)."), [str(exc)])
         return _malformed(report, path, head, [str(exc)])
     return _noted(report, path) if found.state == "ok" else found
 
@@ -240,11 +257,12 @@ def _main_file_alone(path: Path) -> str:
     reads the file alone, takes no lock and creates nothing beside it)."""
     try:
         conn = sqlite3.connect(f"{path.as_uri()}?immutable=1", uri=True)
+        conn.text_factory = lenient_text
         try:
             rows = conn.execute("PRAGMA quick_check(5)").fetchall()
         finally:
             conn.close()
-    except sqlite3.Error as exc:
+    except READ_ERRORS as exc:
         return f"without that log, {path.name} itself is damaged too ({exc})"
     if [r[0] for r in rows] == ["ok"]:
         return (f"without that log, {path.name} itself is sound (it holds the library as it "
@@ -277,6 +295,7 @@ def _sqlite_check(report: _Report, path: Path, head: bytes, full: bool) -> Diagn
         raise DatabaseError(f"the library database {path} cannot be read ({exc.strerror or exc})"
                             "; the disk holding it may be failing") from exc
     conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=CHECK_TIMEOUT_S)
+    conn.text_factory = lenient_text
     try:
         pragma = f"integrity_check({MAX_DETAILS})" if full else f"quick_check({MAX_DETAILS})"
         found = [str(r[0]) for r in conn.execute(f"PRAGMA {pragma}")]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from core.db.database import Database
+from core.db.errors import READ_ERRORS
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 
 # Parents before children; face_index_state is rebuilt by the new database's triggers.
@@ -81,7 +82,7 @@ def _readable_from(conn: sqlite3.Connection, table: str, rowid: int) -> int | No
     try:
         row = conn.execute(f'SELECT rowid FROM "{table}" WHERE rowid >= ? ORDER BY rowid '
                            "LIMIT 1", (rowid,)).fetchone()
-    except sqlite3.DatabaseError:
+    except READ_ERRORS:
         return False
     return None if row is None else int(row[0])
 
@@ -120,7 +121,7 @@ def _scan(conn: sqlite3.Connection, table: str, columns: list[str],
                                     "ORDER BY rowid", (at,)):
                 rows[int(row[0])] = tuple(row[1:])
                 at = int(row[0]) + 1
-        except sqlite3.DatabaseError:
+        except READ_ERRORS:
             found = _readable_from(conn, table, at)
             if found is None:
                 break
@@ -143,7 +144,7 @@ def _known_rowids(conn: sqlite3.Connection, table: str) -> set[int]:
         try:
             for (rowid,) in conn.execute(f'SELECT rowid FROM "{table}" INDEXED BY "{index}"'):
                 known.add(int(rowid))
-        except sqlite3.DatabaseError:
+        except READ_ERRORS:
             continue
     return known
 
@@ -157,7 +158,7 @@ def read_table(conn: sqlite3.Connection, table: str, columns: list[str],
         try:
             row = conn.execute(f'SELECT {cols} FROM "{table}" WHERE rowid = ?',
                                (rowid,)).fetchone()
-        except sqlite3.DatabaseError:
+        except READ_ERRORS:
             out.unreadable += 1
             continue
         if row is not None:
@@ -196,7 +197,7 @@ def _drop_orphans(dst: sqlite3.Connection, by_table: dict[str, TableSalvage]) ->
 def _sequence(src: sqlite3.Connection) -> dict[str, int]:
     try:
         return {str(n): int(s) for n, s in src.execute("SELECT name, seq FROM sqlite_sequence")}
-    except sqlite3.DatabaseError:
+    except READ_ERRORS:
         return {}
 
 
@@ -219,7 +220,7 @@ def salvage_database(
         try:
             src_tables = {r[0] for r in src.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
-        except sqlite3.DatabaseError:
+        except READ_ERRORS:
             report.schema_readable = False
             src_tables = set()
         dst.execute("PRAGMA foreign_keys=OFF")
@@ -234,7 +235,7 @@ def salvage_database(
                 continue
             try:
                 columns = [c for c in _columns(src, table) if c in set(_columns(dst, table))]
-            except sqlite3.DatabaseError:
+            except READ_ERRORS:
                 continue
             names = ", ".join(f'"{c}"' for c in columns)
             insert = f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(columns))})'

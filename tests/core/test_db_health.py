@@ -93,6 +93,17 @@ def test_a_zeroed_header_and_a_photo_in_its_place(db: Path, tmp_path: Path) -> N
     assert found.problem == "not_a_database" and "it is a JPEG image" in found.summary
 
 
+def test_a_garbled_header_behind_sqlites_own_name(db: Path) -> None:
+    """The file still starts as SQLite's do, but its page size is no page size."""
+    with db.open("r+b") as fh:
+        fh.seek(16)
+        fh.write(b"\x00\x03")
+    found = check_database(db)
+    assert (found.state, found.problem) == ("damaged", "not_a_database")
+    assert "its first page, which says what tables it holds" in found.summary
+    assert "first bytes" not in found.summary
+
+
 def test_another_programs_database_is_not_a_library(tmp_path: Path) -> None:
     other = unrelated_db(tmp_path / "work")
     found = check_database(other)
