@@ -8,6 +8,11 @@ overhead over pure model time (the same detect+embed calls on the same decoded
 images, same threads, without decoding, DB or thumbnails), and peak RSS.
 
     .venv/bin/python bench/bench_faces.py [--photos 200] [--backend embedded]
+        [--recognizer dlib-resnet-v1|mobileface-v1] [--then RECOGNIZER]
+
+--recognizer picks the embedded backend's recognizer; --then switches the indexed library
+to another one afterwards, as a user changing `faces.recognizer` would, and times that
+re-embedding pass (`reembed`: photos/s, faces/s, and how many face ids it kept).
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.context import AppContext  # noqa: E402
 from core.faces.scan import scan_faces  # noqa: E402
-from core.indexing import face_backend  # noqa: E402
+from core.faces.service import list_faces  # noqa: E402
+from core.faces.types import EMBEDDED_RECOGNIZERS  # noqa: E402
+from core.indexing import face_backend, forget_face_backend  # noqa: E402
 from core.library.indexer import index_library  # noqa: E402
 from core.library.service import add_root  # noqa: E402
 from core.resources import demo_library_path  # noqa: E402
@@ -92,6 +99,26 @@ def _pure_model_time(ctx: AppContext, folder: Path, limit: int) -> tuple[float, 
     return time.perf_counter() - t0, faces
 
 
+def _reembed(ctx: AppContext, recognizer: str) -> dict[str, object]:
+    """Switch the indexed library to another recognizer and time the pass that follows."""
+    faces = list_faces(ctx)
+    ids = {f.id for f in faces}
+    forget_face_backend(ctx)
+    ctx.settings.faces.recognizer = recognizer  # type: ignore[assignment]
+    backend = face_backend(ctx)
+    warm = np.asarray(Image.open(faces[0].photo_path).convert("RGB"))
+    backend.embed(warm, backend.detect(warm))  # loaded before timing, as in main()
+    t0 = time.perf_counter()
+    report = scan_faces(ctx, backend)
+    wall = time.perf_counter() - t0
+    kept = ids & {f.id for f in list_faces(ctx)}
+    return {"model_id": backend.model_id, "photos": report.photos, "faces": report.faces,
+            "wall_s": round(wall, 2), "photos_per_s": round(report.photos / wall, 2),
+            "faces_per_s": round(report.faces / wall, 2),
+            "embed_ms_per_face": round(1000 * report.embed_s / max(report.faces, 1), 2),
+            "face_ids_before": len(ids), "face_ids_kept": len(kept)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=200)
@@ -99,6 +126,9 @@ def main() -> None:
         "--backend", default="embedded", choices=["auto", "embedded", "insightface"]
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--recognizer", default="dlib-resnet-v1", choices=EMBEDDED_RECOGNIZERS)
+    parser.add_argument("--then", choices=EMBEDDED_RECOGNIZERS,
+                        help="afterwards, re-embed the library with this recognizer")
     parser.add_argument(
         "--pure-sample", type=int, default=60, help="photos used to measure pure model time"
     )
@@ -111,6 +141,8 @@ def main() -> None:
         build_s = time.perf_counter() - t0
         ctx = AppContext.open(tmp_path / "home")
         ctx.settings = ctx.settings.model_copy(update={"face_backend": args.backend})
+        ctx.settings.faces.recognizer = args.recognizer
+        reembed: dict[str, object] | None = None
         try:
             add_root(ctx, tmp_path / "photos")
             index_library(ctx)
@@ -123,6 +155,8 @@ def main() -> None:
             wall = time.perf_counter() - t0
             sample = min(args.pure_sample, args.photos)
             pure_s, pure_faces = _pure_model_time(ctx, tmp_path / "photos", sample)
+            if args.then:
+                reembed = _reembed(ctx, args.then)
         finally:
             ctx.close()
 
@@ -149,6 +183,7 @@ def main() -> None:
         "pure_sample_faces": pure_faces,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "errors": report.errors,
+        "reembed": reembed,
     }
     print(json.dumps(result, indent=2))
 

@@ -42,7 +42,8 @@ def model_folders(ctx: AppContext, name: str = DEFAULT_MODEL_NAME) -> list[Path]
 class FaceModelStatus:
     """The face backend the settings select, what is installed, and the pack to offer."""
 
-    active: str | None  # "embedded" or "insightface/<pack>"; None when the settings cannot run
+    active: str | None  # "embedded", "embedded/<recognizer>" (not the default one) or
+    # "insightface/<pack>"; None when the settings cannot run
     reason: str  # why this backend (or why none)
     installed_packs: tuple[str, ...]
     offer: PackSpec | None  # a pack the user may choose to download (None: one is installed)
@@ -50,7 +51,7 @@ class FaceModelStatus:
     @property
     def embedded(self) -> bool:
         """Whether the bundled, offline models are the ones in use."""
-        return self.active == "embedded"
+        return self.active is not None and self.active.split("/", 1)[0] == "embedded"
 
 
 @dataclass(frozen=True)

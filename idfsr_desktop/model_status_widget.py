@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QWidget
 
 from core.context import AppContext
+from core.faces.types import MOBILEFACE_ID
 from core.jobs import CancelToken, ProgressCallback
 from core.model_status import (
     DeviceStatus,
@@ -43,7 +44,8 @@ def face_words(status: FaceModelStatus) -> str:
     if status.active is None:
         return f"Not available: {status.reason}"
     if status.embedded:
-        return "Embedded models (bundled with the app, work offline)"
+        recognizer = " with MobileFace" if status.active == f"embedded/{MOBILEFACE_ID}" else ""
+        return f"Embedded models{recognizer} (bundled with the app, work offline)"
     return f"insightface {status.active.split('/', 1)[-1]} (installed)"
 
 

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from core.context import AppContext
 from core.errors import IdfsrError
+from core.faces.types import DLIB_ID, MOBILEFACE_ID
 from core.indexing import forget_face_backend
 from core.library.service import add_root, list_roots, remove_root
 from core.paths import AppPaths
@@ -37,6 +38,11 @@ BACKENDS = (
     ("Automatic: insightface when a pack is installed, else embedded", "auto"),
     ("insightface (needs a downloaded pack)", "insightface"),
     ("Embedded (bundled, works offline)", "embedded"),
+)
+# The embedded backend's recognizer (settings.faces.recognizer); dlib first, the default.
+RECOGNIZERS = (
+    ("dlib ResNet (the more accurate)", DLIB_ID),
+    ("MobileFace (about 60x faster per face, less accurate)", MOBILEFACE_ID),
 )
 PathRole = Qt.ItemDataRole.UserRole + 1
 
@@ -133,6 +139,9 @@ class SettingsDialog(QDialog):
         self.models_field = PathField(defaults.models, "Choose the models folder")
         self.models_field.set_path(ctx.settings.models_dir)
         self.backend_combo = self._combo(BACKENDS, ctx.settings.face_backend)
+        self.recognizer_combo = self._combo(RECOGNIZERS, ctx.settings.faces.recognizer)
+        self.recognizer_combo.setToolTip("Changing it re-embeds the library's faces at the "
+                                         "next indexing; names and corrections are kept.")
         self.output_field = PathField(defaults.outputs, "Choose where restored photos go")
         self.output_field.set_path(ctx.settings.output_dir)
         self.restoring = RestoreSettingsWidget(ctx, self.output_field, restorer)
@@ -149,6 +158,7 @@ class SettingsDialog(QDialog):
         form.addRow("Library folders:", folders_box)
         form.addRow("Models folder:", self.models_field)
         form.addRow("Face backend:", self.backend_combo)
+        form.addRow("Embedded recognizer:", self.recognizer_combo)
         library = QWidget()
         library.setLayout(form)
         self.tabs = QTabWidget()
@@ -240,12 +250,17 @@ class SettingsDialog(QDialog):
         backend = self.backend_combo.currentData()
         device = self.device_combo.currentData()
         models = self.models_field.path()
-        change.face_backend_changed = backend != settings.face_backend
+        recognizer = self.recognizer_combo.currentData()
+        # Another recognizer is another embedding model: the library re-embeds, as when the
+        # backend changes.
+        change.face_backend_changed = (backend != settings.face_backend
+                                       or recognizer != settings.faces.recognizer)
         change.device_changed = device != settings.device
         change.models_dir_changed = models != settings.models_dir
         change.restore_defaults_changed = self.restoring.changed_defaults(settings.restore)
         self.restoring.apply(settings.restore)
         settings.face_backend = backend
+        settings.faces.recognizer = recognizer
         settings.device = device
         settings.models_dir = models
         settings.output_dir = self.output_field.path()

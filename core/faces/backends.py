@@ -3,7 +3,10 @@
 `face_backend` is "auto" (an installed insightface pack, else the embedded models),
 "insightface" (a pack is required) or "embedded". The pack is `faces.pack` when it is
 installed, else the first installed pack in catalog order, so installing any pack
-with `idfsr models get` is enough for "auto" to use it.
+with `idfsr models get` is enough for "auto" to use it. The embedded backend embeds with
+`faces.recognizer`: dlib's ResNet (the default, the more accurate) or MobileFace (~60x
+faster per face); a library indexed with one is re-embedded with the other by the next
+index (core.faces.scan), keeping every user decision.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import ModelMissingError
-from core.faces.types import FaceBackend
+from core.faces.types import EMBEDDED_RECOGNIZERS, FaceBackend
 from core.models.catalog import PACKS
 from core.models.insightface_pack import InstalledPack, find_pack, installed_packs
 from core.paths import AppPaths
@@ -30,10 +33,15 @@ class BackendChoice:
     backend: str  # "insightface" or "embedded"
     pack: InstalledPack | None
     reason: str
+    recognizer: str = ""  # the embedded backend's recognizer model id ("" for insightface)
 
     @property
     def label(self) -> str:
-        return f"insightface/{self.pack.name}" if self.pack else self.backend
+        if self.pack:
+            return f"insightface/{self.pack.name}"
+        if self.recognizer and self.recognizer != EMBEDDED_RECOGNIZERS[0]:
+            return f"{self.backend}/{self.recognizer}"
+        return self.backend
 
 
 def pick_pack(models: Path, preferred: str) -> InstalledPack | None:
@@ -53,8 +61,9 @@ def pick_pack(models: Path, preferred: str) -> InstalledPack | None:
 def choose_backend(paths: AppPaths, settings: Settings) -> BackendChoice:
     """Resolve `settings.face_backend` against what is installed; loads nothing."""
     wanted = settings.face_backend
+    recognizer = settings.faces.recognizer
     if wanted == "embedded":
-        return BackendChoice("embedded", None, "face_backend is set to embedded")
+        return BackendChoice("embedded", None, "face_backend is set to embedded", recognizer)
     pack = pick_pack(paths.models, settings.faces.pack)
     if pack is not None:
         why = (f"face_backend is {wanted}" if pack.name == settings.faces.pack
@@ -67,7 +76,7 @@ def choose_backend(paths: AppPaths, settings: Settings) -> BackendChoice:
             f"face_backend is insightface but no insightface model pack is installed; run "
             f"`idfsr models get {settings.faces.pack}` (or set face_backend to auto)")
     return BackendChoice("embedded", None, "face_backend is auto and no insightface pack is "
-                                           "installed")
+                                           "installed", recognizer)
 
 
 def open_backend(
@@ -100,5 +109,5 @@ def open_backend(
 
     return EmbeddedBackend(
         min_face_px=float(settings.faces.min_face_px), tiny_faces=settings.faces.tiny_faces,
-        child_process=child_process,
+        child_process=child_process, recognizer=choice.recognizer or settings.faces.recognizer,
     )

@@ -23,7 +23,10 @@ photo; on 1 MP scans holding a group with 8-16 px faces it finds 78-95% of them
 in 0.2-0.4 s, where the whole photo at 3x would find 86-97% in 1.0-1.4 s.
 
 Embedding is dlib's ResNet on a 150 px chip cut by our own alignment
-(core.faces.dlib_embedder). Threads: one shared ONNX session, one intra-op thread
+(core.faces.dlib_embedder), or with `recognizer="mobileface-v1"` (settings
+`faces.recognizer`) the bundled MobileFace on the 112 px ArcFace crop
+(core.faces.mobileface_embedder): ~60x faster per face, less accurate, so dlib stays
+the default. Threads: one shared ONNX session, one intra-op thread
 per call, so that the indexer's two workers run two calls side by side on two
 cores; dlib keeps the GIL (see dlib_embedder), so one worker embeds while the
 other detects.
@@ -32,6 +35,7 @@ other detects.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -40,7 +44,10 @@ from core.faces import retinaface, yuface_detector
 from core.faces.child_calls import ChildCalls
 from core.faces.detections import Detections, concat, merge
 from core.faces.dlib_embedder import EMBEDDING_DIM, DlibEmbedder, DlibRecognizer
-from core.faces.types import DetectedFace, RGBImage
+from core.faces.types import DLIB_ID, EMBEDDED_RECOGNIZERS, MOBILEFACE_ID, DetectedFace, RGBImage
+
+if TYPE_CHECKING:
+    from core.faces.mobileface_embedder import MobileFaceEmbedder
 
 # The smallest face RetinaFace finds reliably at a given input scale (95% at 24 px),
 # and the size from which its landmarks are as good as they get.
@@ -81,10 +88,11 @@ def _label(name: str, scale: float) -> str:
 
 
 class EmbeddedBackend:
-    """RetinaFace (+ libfacedetection) detection and dlib ResNet 128-d embeddings."""
+    """RetinaFace (+ libfacedetection) detection and dlib ResNet 128-d (or MobileFace
+    256-d) embeddings."""
 
     name = "embedded"
-    model_id = "dlib-resnet-v1"
+    model_id = DLIB_ID  # the default recognizer's; an instance may use another
     embedding_dim = EMBEDDING_DIM
 
     def __init__(
@@ -100,6 +108,7 @@ class EmbeddedBackend:
         threads: int = 1,
         device: str = "cpu",
         child_process: bool = False,
+        recognizer: str = DLIB_ID,
     ) -> None:
         """Build the backend (models load on first use).
 
@@ -122,9 +131,13 @@ class EmbeddedBackend:
         child_process: run the extensions that keep the GIL (dlib's network, yuface) in a
           child process, so this process's other threads run meanwhile (for the desktop
           app; see core.faces.child_calls).
+        recognizer: the embedding model id, one of core.faces.types.EMBEDDED_RECOGNIZERS.
         """
         if min_face_px <= 0 or max_side < 64:
             raise ValueError("min_face_px must be positive and max_side at least 64")
+        if recognizer not in EMBEDDED_RECOGNIZERS:
+            raise ValueError(f"unknown recognizer {recognizer!r}; the embedded backend has "
+                             f"{', '.join(EMBEDDED_RECOGNIZERS)}")
         self.min_face_px = float(min_face_px)
         self.max_side = int(max_side)
         self.tiny_faces = tiny_faces
@@ -135,7 +148,15 @@ class EmbeddedBackend:
         self.retina = retinaface.RetinaFaceModel(device=device, threads=threads)
         self.child = ChildCalls() if child_process else None
         self.yuface = yuface_detector.YuFaceModel(child=self.child)
-        self.embedder = DlibEmbedder(DlibRecognizer(child=self.child))
+        self.embedder: DlibEmbedder | MobileFaceEmbedder
+        if recognizer == MOBILEFACE_ID:  # torch releases the GIL: no child process needed
+            from core.faces.mobileface_embedder import MobileFaceEmbedder
+
+            self.embedder = MobileFaceEmbedder()
+            self.embedding_dim = MobileFaceEmbedder.embedding_dim
+        else:
+            self.embedder = DlibEmbedder(DlibRecognizer(child=self.child))
+        self.model_id = recognizer
 
     def close(self) -> None:
         """End the child process, if there is one (it restarts if the backend is used again)."""
@@ -245,5 +266,5 @@ class EmbeddedBackend:
     # -- embedding ----------------------------------------------------------------
 
     def embed(self, image: RGBImage, faces: Sequence[DetectedFace]) -> NDArray[np.float32]:
-        """(len(faces), 128) float32 rows of unit length."""
+        """(len(faces), embedding_dim) float32 rows of unit length."""
         return self.embedder.embed(np.asarray(image), [f.landmarks for f in faces])

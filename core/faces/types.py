@@ -17,6 +17,12 @@ from numpy.typing import NDArray
 
 RGBImage = NDArray[np.uint8]  # H x W x 3, RGB, orientation already applied
 
+# The embedded backend's recognizers by model id, the default first (settings
+# `faces.recognizer`): dlib's ResNet, and MobileFace (core.faces.mobileface_embedder).
+DLIB_ID = "dlib-resnet-v1"
+MOBILEFACE_ID = "mobileface-v1"
+EMBEDDED_RECOGNIZERS = (DLIB_ID, MOBILEFACE_ID)
+
 
 @dataclass(frozen=True)
 class DetectedFace:

@@ -35,11 +35,21 @@ class ClusterParams:
 # (about a third of 14-28 px faces attach; below ~18 px identity is mostly gone).
 # Suggestions at 0.92 (top suggestion right for ~54% of the faces left unassigned);
 # merges at 0.95 centroid cosine (half of the top ten pairs are true splits).
+# mobileface (the embedded backend's MobileFace, 256-d): measured the same way
+# (bench_people_quality.py --backend embedded-mobileface --per-person 8 --sweep 0.3 0.7
+# 0.025, tuning half with its tiny faces): link 0.525 is the loosest with BCubed precision
+# >= 0.97 (0.981, recall 0.480: it splits people far more than dlib does); attach one
+# step stricter, 0.55. Its cosines spread ~3x wider than dlib's (same person ~0.55,
+# others ~0.1), so the margin, suggestion and merge thresholds are dlib's offsets from
+# the link threshold scaled by 3, not separately measured.
 # insightface (ArcFace, 512-d): provisional, not measured here (no real pack offline):
 # Immich's clustering distance 0.5, stricter attachment.
 _TABLE: dict[str, ClusterParams] = {
     "dlib-resnet": ClusterParams(
         link_sim=0.94, attach_sim=0.94, attach_margin=0.02, suggest_sim=0.92, merge_sim=0.95
+    ),
+    "mobileface": ClusterParams(
+        link_sim=0.525, attach_sim=0.55, attach_margin=0.06, suggest_sim=0.465, merge_sim=0.555
     ),
     "insightface-": ClusterParams(
         link_sim=0.50, attach_sim=0.55, attach_margin=0.08, suggest_sim=0.35, merge_sim=0.50

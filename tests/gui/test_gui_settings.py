@@ -42,6 +42,17 @@ def test_settings_are_applied_and_saved(qtbot: QtBot, app: AppContext, tmp_path:
     assert Path(saved["models_dir"]) == models and Path(saved["output_dir"]) == outputs
 
 
+def test_choosing_another_recognizer_is_a_backend_change(qtbot: QtBot, app: AppContext) -> None:
+    dialog = SettingsDialog(app)
+    qtbot.addWidget(dialog)
+    assert dialog.recognizer_combo.currentData() == "dlib-resnet-v1"  # the default
+    dialog.recognizer_combo.setCurrentIndex(dialog.recognizer_combo.findData("mobileface-v1"))
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    assert dialog.change is not None and dialog.change.face_backend_changed
+    saved = json.loads(app.paths.settings_file.read_text())
+    assert saved["faces"]["recognizer"] == "mobileface-v1"
+
+
 def test_a_refused_folder_keeps_the_dialog_open_with_the_reason(
     qtbot: QtBot, app: AppContext, tmp_path: Path
 ) -> None:
