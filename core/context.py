@@ -36,9 +36,11 @@ class AppContext:
     opened_stamp: Any = None
 
     @classmethod
-    def open(cls, home: str | os.PathLike[str] | None = None) -> AppContext:
+    def open(cls, home: str | os.PathLike[str] | None = None, *,
+             checked: bool = False) -> AppContext:
         """Resolve paths (`home` > $IDFSR_HOME > platform folders), load settings, check and
-        open the DB (DatabaseDamaged, saying why, when it is damaged)."""
+        open the DB (DatabaseDamaged, saying why, when it is damaged). `checked`: the caller
+        has just checked it (the app's start), so it is not read through twice."""
         from core.safekeeping import files_stamp
 
         paths = AppPaths.resolve(home)
@@ -48,7 +50,7 @@ class AppContext:
             raise IdfsrError(f"cannot create the app's folders ({exc.strerror or exc}: "
                              f"{exc.filename}); use a home folder you can write to") from exc
         settings = load_settings(paths.settings_file)
-        db = Database.open(paths.db_file)
+        db = Database.open(paths.db_file, check=not checked)
         ctx = cls(paths=paths, settings=settings, db=db)
         ctx.opened_stamp = files_stamp(paths.db_file)
         ctx.apply_models_dir()

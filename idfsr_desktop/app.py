@@ -290,7 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 0 if _shoot(dialog, args.screenshot.expanduser().absolute()) else 1
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return 1  # the user quit: every file is as it was
-        ctx = AppContext.open(args.home)
+        # Sound a moment ago: the check at open (a read of the whole file) is not run twice.
+        ctx = AppContext.open(args.home, checked=dialog is None)
     except IdfsrError as exc:
         QMessageBox.critical(None, APPLICATION, f"The app cannot start:\n\n{exc}")
         return 1
