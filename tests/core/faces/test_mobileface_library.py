@@ -26,6 +26,7 @@ from core.faces.types import DLIB_ID, MOBILEFACE_ID
 from core.jobs import CancelToken, Progress
 from core.library.indexer import index_library
 from core.library.service import add_root
+from core.model_status import face_model_status
 from core.paths import AppPaths
 from core.people import edits
 from core.people.assign import assign_new_faces
@@ -68,6 +69,12 @@ def test_the_setting_selects_the_recognizer(tmp_path: Path) -> None:
     assert (backend.model_id, backend.embedding_dim) == (MOBILEFACE_ID, 256)
     with pytest.raises(ValueError, match="unknown recognizer"):
         EmbeddedBackend(recognizer="facenet")
+
+
+def test_the_status_page_still_says_embedded_models(app: AppContext) -> None:
+    app.settings.faces.recognizer = "mobileface-v1"
+    status = face_model_status(app)
+    assert status.active == f"embedded/{MOBILEFACE_ID}" and status.embedded
 
 
 def test_models_list_shows_it_and_models_recognizer_switches(isolated_home: Path) -> None:
