@@ -48,6 +48,11 @@ class FaceSettings(BaseModel):
     min_face_px: int = Field(8, ge=4, le=256)
     thumbnail_size: int = Field(160, ge=64, le=512)
     pack: str = Field("buffalo_l", description="insightface pack used when installed")
+    # The embedded backend's recognizer. dlib is the default because it is the more
+    # accurate (LFW, resources/models/mobileface/README.md); MobileFace embeds ~60x faster.
+    # Changing it re-embeds the library on the next index, keeping every user decision.
+    recognizer: Literal["dlib-resnet-v1", "mobileface-v1"] = Field(
+        "dlib-resnet-v1", description="embedded backend's face recognizer")
 
 
 class RestoreSettings(BaseModel):
