@@ -35,9 +35,15 @@ def test_person_scores_average_the_closest_faces() -> None:
     assert person_scores(sims, owners, top=2) == {2: (0.95 + 0.8) / 2, 1: (0.9 + 0.7) / 2}
 
 
-def test_calibration_is_measured_for_dlib_only() -> None:
+def test_calibration_is_measured_for_the_embedded_recognizers_only() -> None:
+    assert calibration_for("insightface-buffalo_l") is None
+    mobile = calibration_for("mobileface-v1")
+    assert mobile is not None and mobile is not calibration_for(DLIB)
+    assert mobile.confidence(0.80, 0.30, 120) > 0.95  # MobileFace's scores sit lower
+    assert mobile.confidence(0.30, 0.29, 14) < 0.5  # a tiny face at an impostor's score
+    assert mobile.confidence(0.50, 0.30, 24) < mobile.confidence(0.60, 0.30, 24)
     cal = calibration_for(DLIB)
-    assert cal is not None and calibration_for("insightface-buffalo_l") is None
+    assert cal is not None
     # A big face close to one person is sure; a tiny face at the impostors' usual score
     # (tiny faces look alike to the recognizer) is not.
     assert cal.confidence(0.97, 0.88, 120) > 0.95
