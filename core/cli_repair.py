@@ -43,11 +43,9 @@ def _print_plan(plan: RepairPlan, *, verbose: bool) -> None:
         if not plan.checked and not plan.unchecked:
             click.echo("  none")
         if plan.export is not None:
-            c = plan.export.counts
             made = when(plan.export.made_at, plan.now) if plan.export.made_at else "?"
-            click.echo(f"people decisions exported {made}: {c['people']} people "
-                       f"({c['named']} named), {c['decided_faces']} placed faces, "
-                       f"{c['rejections']} \"not this person\" answers ({plan.export.path.name})")
+            click.echo(f"people decisions exported {made}: {plan.export.contents()} "
+                       f"({plan.export.path.name})")
         for copy in plan.damaged_copies:
             click.echo(f"damaged copy kept aside by an earlier repair: {copy.name}")
 

@@ -100,6 +100,12 @@ class ExportOption:
     digest: str
     roots: list[str]
 
+    def contents(self) -> str:
+        """What it holds, in the user's words."""
+        c = self.counts
+        return (f"{c['people']} people, {c['named']} named, {c['decided_faces']} placed "
+                f"faces, {c['rejections']} \"not this person\" answers")
+
 
 def read_export(path: Path) -> ExportOption | None:
     """An export, if it is there and readable."""
@@ -216,11 +222,9 @@ class RepairPlan:
         words = [f"Rebuild from your photos: index the library's {folders} again and find "
                  "every face again (as long as the first indexing took)"]
         if self.export is not None:
-            c = self.export.counts
             made = when(self.export.made_at, self.now) if self.export.made_at else "unknown date"
             words.append(f", then re-apply your people decisions from the export of {made} "
-                         f"({c['people']} people, {c['named']} named, {c['decided_faces']} "
-                         f"placed faces, {c['rejections']} \"not this person\" answers).")
+                         f"({self.export.contents()}).")
         else:
             words.append(". There is no export of your people decisions: people would have to "
                          "be named again.")

@@ -209,13 +209,19 @@ backup.write_backup(db, target, on_step=step)
 """
 
 
-def test_a_backup_killed_half_way_leaves_the_earlier_intact(tmp_path: Path) -> None:
+def _blob_database(tmp_path: Path) -> Path:
+    """A 1.8 MB database, large enough for a backup to be caught half way."""
     db = tmp_path / "library.db"
     conn = sqlite3.connect(db)
     conn.execute("CREATE TABLE t (v BLOB)")
     conn.executemany("INSERT INTO t VALUES (randomblob(3000))", [()] * 600)
     conn.commit()
     conn.close()
+    return db
+
+
+def test_a_backup_killed_half_way_leaves_the_earlier_intact(tmp_path: Path) -> None:
+    db = _blob_database(tmp_path)
     earlier = make_backup(db, "auto", now=T0, digest="aaaaaaaa", keep=2).path
     before = file_digest(earlier)
     target = tmp_path / "library.db.backup-auto-20250302-090000Z-bbbbbbbb"
@@ -254,12 +260,7 @@ except BackupError as exc:
 
 def test_a_disk_that_takes_no_more_bytes_keeps_the_earlier(tmp_path: Path) -> None:
     """The operating system refuses the writes (a file size limit, as a full disk would)."""
-    db = tmp_path / "library.db"
-    conn = sqlite3.connect(db)
-    conn.execute("CREATE TABLE t (v BLOB)")
-    conn.executemany("INSERT INTO t VALUES (randomblob(3000))", [()] * 600)
-    conn.commit()
-    conn.close()
+    db = _blob_database(tmp_path)
     earlier = make_backup(db, "auto", now=T0, digest="aaaaaaaa").path
     before = file_digest(earlier)
     done = subprocess.run([sys.executable, "-c", FULL_CHILD, str(db)], cwd=ROOT,
