@@ -146,6 +146,7 @@ class FaceSource(enum.StrEnum):
     CONFIRMED = "confirmed"  # the user said: yes, this face is this person
     MOVED = "moved"  # the user put the face there (move, split, merge of a user face)
     UNASSIGNED = "unassigned"  # the user took the face out of every person (no person_id)
+    IGNORED = "ignored"  # a stranger the user does not want to see (no person_id)
 
 
 class Person(Base):

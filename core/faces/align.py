@@ -27,6 +27,7 @@ Image = NDArray[Any]  # H x W (x C), usually uint8
 # Where the recognizers expect the five points in their 112x112 input (the layout
 # ArcFace-family models are trained on).
 ARCFACE_SIZE = 112
+NEUTRAL_GREY = 128  # what a crop shown to people holds past the photo's edge
 ARCFACE_TEMPLATE: Points = np.array(
     [
         [38.2946, 51.6963],
@@ -162,11 +163,13 @@ class Alignment:
     def to_photo(self, points: object) -> Points:
         return apply(self.inverse, points)
 
-    def crop(self, image: Image, *, border: int = cv2.BORDER_REFLECT101) -> Image:
+    def crop(self, image: Image, *, border: int = cv2.BORDER_REFLECT101,
+             fill: int = NEUTRAL_GREY) -> Image:
         """Cut the aligned S x S crop out of an H x W (x C) image.
 
         Where the crop reaches past the photo's edge the photo is mirrored, which
-        keeps recognizers and the restoration model away from hard black bands.
+        keeps recognizers and the restoration model away from hard black bands;
+        with `border=cv2.BORDER_CONSTANT` it is `fill` grey instead (crops people see).
         Downscaling uses area-like filtering (a pre-blur) so tiny crops do not alias.
         """
         if self.scale < 0.5:
@@ -179,6 +182,7 @@ class Alignment:
             (self.size, self.size),
             flags=cv2.INTER_CUBIC if self.scale > 1.0 else cv2.INTER_LINEAR,
             borderMode=border,
+            borderValue=(fill, fill, fill),
         )
 
     def photo_box(self, photo_shape: tuple[int, ...]) -> tuple[int, int, int, int]:

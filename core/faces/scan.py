@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
@@ -32,7 +33,7 @@ from core.context import AppContext
 from core.db.models import Face, FaceEmbedding, LibraryRoot, Photo, PhotoStatus
 from core.db.types import utcnow
 from core.errors import IdfsrError, ImageReadError, JobCancelled
-from core.faces.align import canonical_alignment
+from core.faces.align import NEUTRAL_GREY, canonical_alignment
 from core.faces.quality import face_quality
 from core.faces.store import pack_vector
 from core.faces.types import DetectedFace, FaceBackend
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 
 COMMIT_EVERY = 64  # photos
 COMMIT_SECONDS = 2.0
+MANUAL = "manual"  # the detector name of faces the user drew: a face pass keeps them
 MATCH_IOU = 0.45  # a new detection this close to an old face is the same face
 # Read errors that mean the file's drive went away rather than that the file is bad.
 _GONE_ERRNOS = {errno.EIO, errno.ENXIO, errno.ENODEV, errno.ESTALE, errno.ENOTCONN,
@@ -91,7 +93,7 @@ class _Analysed:
     embed_s: float = 0.0
 
 
-def _upright_rgb(path: str, max_pixels: int, max_side: int) -> tuple[NDArray[np.uint8], float]:
+def upright_rgb(path: str, max_pixels: int, max_side: int) -> tuple[NDArray[np.uint8], float]:
     """The photo as an RGB array no larger than `max_side`, and the factor back to full size."""
     img = load_image(Path(os.fsdecode(path)), max_pixels=max_pixels)
     try:
@@ -106,7 +108,7 @@ def _upright_rgb(path: str, max_pixels: int, max_side: int) -> tuple[NDArray[np.
     return rgb, scale
 
 
-def _scaled(face: DetectedFace, scale: float) -> DetectedFace:
+def scaled_face(face: DetectedFace, scale: float) -> DetectedFace:
     if scale == 1.0:
         return face
     x0, y0, x1, y1 = face.box
@@ -119,8 +121,11 @@ def _scaled(face: DetectedFace, scale: float) -> DetectedFace:
     )
 
 
-def _thumbnail(image: NDArray[np.uint8], face: DetectedFace, size: int) -> bytes:
-    crop = canonical_alignment(face.landmarks, size).crop(image)
+def thumbnail_jpeg(image: NDArray[np.uint8], landmarks: object, size: int) -> bytes:
+    """A face's aligned thumbnail as JPEG bytes; past the photo's edge it is neutral grey,
+    never a mirror image (a mirrored chin or a second half-face looks like a glitch)."""
+    crop = canonical_alignment(landmarks, size).crop(image, border=cv2.BORDER_CONSTANT,
+                                                     fill=NEUTRAL_GREY)
     buf = io.BytesIO()
     Image.fromarray(crop).save(buf, "JPEG", quality=88)
     return buf.getvalue()
@@ -145,7 +150,7 @@ def _analyse(
     settings = ctx.settings.faces
     t0 = time.perf_counter()
     try:
-        image, scale = _upright_rgb(path, ctx.settings.index.max_image_pixels, settings.max_side)
+        image, scale = upright_rgb(path, ctx.settings.index.max_image_pixels, settings.max_side)
     except ImageReadError as exc:
         # A file that vanished is marked missing by the next index, unless its drive
         # returns: either way it is not a photo whose faces failed.
@@ -161,14 +166,15 @@ def _analyse(
         )
         t3 = time.perf_counter()
         out.quality = [face_quality(image, f) for f in found]
-        out.thumbnails = [_thumbnail(image, f, settings.thumbnail_size) for f in found]
+        out.thumbnails = [thumbnail_jpeg(image, f.landmarks, settings.thumbnail_size)
+                          for f in found]
     except IdfsrError:
         raise  # a missing or broken model stops the pass: every photo would fail alike
     except Exception as exc:  # one odd photo must not stop the pass
         log.exception("face analysis failed on %s", os.fsdecode(path))
         out.error = f"face analysis failed ({type(exc).__name__}: {exc})"
         return out
-    out.faces = [_scaled(f, scale) for f in found]
+    out.faces = [scaled_face(f, scale) for f in found]
     out.decode_s, out.detect_s, out.embed_s = t1 - t0, t2 - t1, t3 - t2
     return out
 
@@ -230,7 +236,7 @@ class _FaceWriter:
             row.id: (row.x0, row.y0, row.x1, row.y1)
             for row in s.execute(
                 select(Face.id, Face.x0, Face.y0, Face.x1, Face.y1).where(
-                    Face.photo_id == r.photo_id
+                    Face.photo_id == r.photo_id, Face.detector != MANUAL
                 )
             )
         }

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 from sqlalchemy import func, select
 
 from core.context import AppContext
 from core.db.models import Face, FaceEmbedding, FacePerson, Photo
 from core.errors import IdfsrError
-from core.faces.align import canonical_alignment
 from core.faces.index import open_index
-from core.faces.scan import face_thumbnail_path
+from core.faces.scan import face_thumbnail_path, thumbnail_jpeg
 from core.faces.store import face_embedding, unpack_landmarks
 from core.fsutil import atomic_write_bytes, display_path
 from core.library.imageio import load_image
@@ -174,8 +171,5 @@ def face_thumbnail(ctx: AppContext, face_id: int) -> Path:
         Path(os.fsdecode(face.photo_path)), max_pixels=ctx.settings.index.max_image_pixels
     ) as img:
         rgb = np.asarray(img.convert("RGB"))
-    crop = canonical_alignment(face.landmarks, size).crop(rgb)
-    buf = io.BytesIO()
-    Image.fromarray(crop).save(buf, "JPEG", quality=88)
-    atomic_write_bytes(path, buf.getvalue(), durable=False)
+    atomic_write_bytes(path, thumbnail_jpeg(rgb, face.landmarks, size), durable=False)
     return path

@@ -97,7 +97,9 @@ def export_decisions(ctx: AppContext, now: datetime | None = None) -> dict[str, 
             members += [(int(f), int(p), str(src)) for f, p, src in raw_rows(
                 s, f"SELECT face_id, person_id, source FROM face_persons "
                    f"WHERE person_id IN ({marks})", part)]
-        unassigned = [int(r[0]) for r in user_rows if r[2] == FaceSource.UNASSIGNED.value]
+        # Strangers the user ignored are set aside too (a restore shows them as unassigned).
+        unassigned = [int(r[0]) for r in user_rows
+                      if r[2] in (FaceSource.UNASSIGNED.value, FaceSource.IGNORED.value)]
         covers = {int(r[3]) for pid, r in persons.items() if pid in decided and r[3]}
         keys = _face_keys(s, {f for f, _, _ in members} | {int(r[0]) for r in rejections}
                           | set(unassigned) | covers)

@@ -73,8 +73,13 @@ def _touch(s: Session, person_ids: Iterable[int]) -> None:
 
 
 def _label(s: Session, person_id: int) -> str:
+    """How a person is called in the edit log, which the Edit menu shows: by name, never by id."""
     p = s.get(Person, person_id)
-    return f"{p.name} (#{person_id})" if p is not None and p.name else f"#{person_id}"
+    return p.name if p is not None and p.name else "an unnamed person"
+
+
+def _n_faces(n: int) -> str:
+    return f"{n} face{'' if n == 1 else 's'}"
 
 
 def rename(ctx: AppContext, person_id: int, name: str | None) -> None:
@@ -83,10 +88,12 @@ def rename(ctx: AppContext, person_id: int, name: str | None) -> None:
     with ctx.db.session() as s:
         snap = Snapshot(s, set(), {person_id})
         person = _person(s, person_id)
-        old = _label(s, person_id)
+        old = person.name
         person.name = clean
         person.updated_at = utcnow()
-        record(s, "rename", f"rename {old} to {clean or '(no name)'}", snap)
+        # Read after "Undo": "Undo rename of Mark", "Undo naming Mark".
+        summary = f"rename of {old}" if old else f"naming {clean or 'an unnamed person'}"
+        record(s, "rename", summary, snap)
 
 
 def hide(ctx: AppContext, person_id: int, hidden: bool = True) -> None:
@@ -97,7 +104,7 @@ def hide(ctx: AppContext, person_id: int, hidden: bool = True) -> None:
         person.hidden = hidden
         person.updated_at = utcnow()
         record(s, "hide" if hidden else "unhide",
-               f"{'hide' if hidden else 'show'} {_label(s, person_id)}", snap)
+               f"{'hiding' if hidden else 'showing'} {_label(s, person_id)}", snap)
 
 
 def set_cover(ctx: AppContext, person_id: int, face_id: int) -> None:
@@ -111,7 +118,7 @@ def set_cover(ctx: AppContext, person_id: int, face_id: int) -> None:
         person.cover_face_id = face_id
         person.updated_at = utcnow()
         _set_row(s, face_id, person_id, FaceSource.CONFIRMED)
-        record(s, "cover", f"cover of {_label(s, person_id)}: face {face_id}", snap)
+        record(s, "cover", f"new cover of {_label(s, person_id)}", snap)
 
 
 def _targets(
@@ -144,7 +151,8 @@ def confirm(ctx: AppContext, face_ids: Iterable[int], person_id: int | None = No
             if old is not None and old != want:
                 _reject(s, f, old)
         _touch(s, persons)
-        record(s, "confirm", f"confirm {len(ids)} face(s)", snap)
+        who = ", ".join(sorted(_label(s, p) for p in persons))
+        record(s, "confirm", f"confirming {_n_faces(len(ids))} of {who}", snap)
 
 
 def move(ctx: AppContext, face_ids: Iterable[int], person_id: int) -> None:
@@ -156,7 +164,7 @@ def move(ctx: AppContext, face_ids: Iterable[int], person_id: int) -> None:
         left = {p for p in owners.values() if p is not None and p != person_id}
         snap = Snapshot(s, set(ids), left | {person_id})
         _move(s, ids, owners, person_id)
-        record(s, "move", f"move {len(ids)} face(s) to {_label(s, person_id)}", snap)
+        record(s, "move", f"moving {_n_faces(len(ids))} to {_label(s, person_id)}", snap)
 
 
 def _move(s: Session, ids: list[int], owners: dict[int, int | None], person_id: int) -> None:
@@ -185,7 +193,7 @@ def split(ctx: AppContext, person_id: int, face_ids: Iterable[int],
         new = _new_person(s, name)
         snap.created(new)
         _move(s, ids, owners, new)
-        record(s, "split", f"split {len(ids)} face(s) of {_label(s, person_id)} into #{new}",
+        record(s, "split", f"new person from {_n_faces(len(ids))} of {_label(s, person_id)}",
                snap)
     return new
 
@@ -199,7 +207,7 @@ def new_person(ctx: AppContext, face_ids: Iterable[int], name: str | None = None
         new = _new_person(s, name)
         snap.created(new)
         _move(s, ids, owners, new)
-        record(s, "new", f"new person #{new} from {len(ids)} face(s)", snap)
+        record(s, "new", f"new person from {_n_faces(len(ids))}", snap)
     return new
 
 
@@ -225,8 +233,8 @@ def reject(ctx: AppContext, face_ids: Iterable[int], person_id: int | None = Non
         s.execute(update(Person).where(Person.id.in_(persons), Person.cover_face_id.in_(ids))
                   .values(cover_face_id=None))
         _touch(s, persons)
-        record(s, "reject", f"{len(ids)} face(s) not {', '.join(_label(s, p) for p in persons)}",
-               snap)
+        who = " or ".join(sorted(_label(s, p) for p in persons))
+        record(s, "reject", f"“not {who}” for {_n_faces(len(ids))}", snap)
 
 
 def unassign(ctx: AppContext, face_ids: Iterable[int]) -> None:
@@ -241,7 +249,7 @@ def unassign(ctx: AppContext, face_ids: Iterable[int]) -> None:
         s.execute(update(Person).where(Person.id.in_(persons), Person.cover_face_id.in_(ids))
                   .values(cover_face_id=None))
         _touch(s, persons)
-        record(s, "unassign", f"unassign {len(ids)} face(s)", snap)
+        record(s, "unassign", f"unassigning {_n_faces(len(ids))}", snap)
 
 
 def merge(ctx: AppContext, into: int, others: Iterable[int]) -> None:
@@ -269,4 +277,4 @@ def merge(ctx: AppContext, into: int, others: Iterable[int]) -> None:
             (p.cover_face_id for p in gone if p.cover_face_id), None)
         keep.updated_at = utcnow()
         s.execute(delete(Person).where(Person.id.in_(drop)))
-        record(s, "merge", f"merge {labels} into {_label(s, into)}", snap)
+        record(s, "merge", f"merge of {labels} into {_label(s, into)}", snap)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.context import AppContext
@@ -148,8 +148,11 @@ def best_faces(ctx: AppContext, person_id: int, n: int = 16) -> list[FaceInfo]:
 
 
 def _unassigned(query: Select[Any]) -> Select[Any]:
+    """Faces of nobody, except the strangers the user chose not to see."""
     return (query.outerjoin(FacePerson, FacePerson.face_id == Face.id)
-            .where(FacePerson.person_id.is_(None)))
+            .where(FacePerson.person_id.is_(None),
+                   or_(FacePerson.source.is_(None),
+                       FacePerson.source != FaceSource.IGNORED.value)))
 
 
 def unassigned_faces(ctx: AppContext, *, offset: int = 0,

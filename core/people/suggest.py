@@ -43,6 +43,9 @@ class MergeSuggestion:
                 "similarity": round(self.similarity, 4)}
 
 
+_ASIDE = (FaceSource.UNASSIGNED.value, FaceSource.IGNORED.value)
+
+
 def _assignments(ctx: AppContext, mv: ModelVectors) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
     """Person per matrix row (-1 none) and whether the user set the face aside."""
     person = np.full(len(mv.ids), -1, np.int64)
@@ -54,7 +57,7 @@ def _assignments(ctx: AppContext, mv: ModelVectors) -> tuple[NDArray[np.int64], 
         at = mv.rows_of(fid)
         ok = at >= 0
         person[at[ok]] = [-1 if r[1] is None else r[1] for r, k in zip(rows, ok, strict=True) if k]
-        aside[at[ok]] = [r[2] == FaceSource.UNASSIGNED for r, k in zip(rows, ok, strict=True)
+        aside[at[ok]] = [r[2] in _ASIDE for r, k in zip(rows, ok, strict=True)
                          if k]
     return person, aside
 

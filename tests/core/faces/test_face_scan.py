@@ -144,7 +144,7 @@ def test_a_drive_that_goes_away_mid_pass_leaves_the_rest_pending(
 
     from core.faces import scan
 
-    real = scan._upright_rgb
+    real = scan.upright_rgb
 
     def drive_fails_on_b(path: str, *args: object) -> object:
         if path.endswith("b.jpg"):  # the drive answers with an I/O error: it is going away
@@ -156,7 +156,7 @@ def test_a_drive_that_goes_away_mid_pass_leaves_the_rest_pending(
             raise scan.ImageReadError("vanished", "the file was deleted while being read")
         return real(path, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(scan, "_upright_rgb", drive_fails_on_b)
+    monkeypatch.setattr(scan, "upright_rgb", drive_fails_on_b)
     (library / "c.jpg").rename(library / "c.moved")
     report = scan_faces(app, SquaresBackend())
     assert (report.photos, report.errors, report.offline) == (2, 0, 2)

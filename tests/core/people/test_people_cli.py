@@ -48,7 +48,7 @@ def test_people_commands_round_trip(app: AppContext, lib: SynthLibrary) -> None:
     assert again["Alice"] == 22 - 2 - 1 - 1 and again["Kid"] == 3
     assert isinstance(run("suggest"), list) and isinstance(run("suggest", "Alice"), list)
     undone = run("undo", "--steps", "2")["undone"]
-    assert len(undone) == 2 and "hide" in undone[0]
+    assert len(undone) == 2 and undone[0] == "hiding Kid"
     assert [e["action"] for e in run("history")][:3] == ["hide", "reject", "move"]
 
 
