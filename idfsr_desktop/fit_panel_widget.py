@@ -20,6 +20,10 @@ NOT_FITTED = ("Not fitted yet. Fitting learns this person's identity from their 
               "so restorations look like them; it takes a few minutes on a CPU.")
 
 
+LEARN = "Learn This Person’s Face"
+LEARN_TIP = ("Identity fitting: the restorer studies this person’s best photos, so that "
+             "restored faces keep looking like them")
+
 class FitPanelWidget(QFrame):
     """Follows the FitController for the person shown."""
 
@@ -37,7 +41,7 @@ class FitPanelWidget(QFrame):
         self.bar = QProgressBar()
         self.bar.setTextVisible(False)
         self.bar.setMaximumHeight(max(6, em // 2))
-        self.fit_button = QPushButton("Fit Identity")
+        self.fit_button = QPushButton(LEARN)
         self.fit_button.clicked.connect(self._fit)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self._cancel)
@@ -76,9 +80,9 @@ class FitPanelWidget(QFrame):
         self.cancel_button.setVisible(active)
         self.fit_button.setVisible(not active)
         self.fit_button.setEnabled(self.fits.available)
-        self.fit_button.setToolTip(self.fits.unavailable_reason)
-        self.fit_button.setText("Fit Again" if fitted or (state and state.status == "done")
-                                else "Fit Identity")
+        self.fit_button.setToolTip(self.fits.unavailable_reason or LEARN_TIP)
+        self.fit_button.setText("Learn Again" if fitted or (state and state.status == "done")
+                                else LEARN)
         error = False
         if state is not None and state.status == "queued":
             text = "Waiting for the fits before it to finish."

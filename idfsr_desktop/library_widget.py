@@ -25,6 +25,7 @@ from core.library.browse import PhotoFilter
 from core.library.service import library_status, photo_thumbnail
 from idfsr_desktop.empty_state_widget import EmptyStateWidget
 from idfsr_desktop.library_filter_widget import LibraryFilterWidget
+from idfsr_desktop.people_editor import PeopleEditor
 from idfsr_desktop.photo_item_delegate import PhotoItemDelegate
 from idfsr_desktop.photo_list_model import PhotoListModel, PhotoRole
 from idfsr_desktop.photo_viewer_dialog import PhotoViewerDialog
@@ -64,6 +65,7 @@ class LibraryWidget(QWidget):
         self._ctx = ctx
         self._runner = runner
         self.viewer: PhotoViewerDialog | None = None
+        self.editor: PeopleEditor | None = None  # the window's: faces named in the viewer
         self._indexing = False
         self._has_roots = False
         self._counts = ""
@@ -131,7 +133,8 @@ class LibraryWidget(QWidget):
         if not index.isValid():
             return None
         if self.viewer is None:
-            self.viewer = PhotoViewerDialog(self._ctx, self.model, self._runner, self)
+            self.viewer = PhotoViewerDialog(self._ctx, self.model, self._runner, self,
+                                            editor=self.editor)
             self.viewer.restore_requested.connect(self.restore_requested)
             self.viewer.row_changed.connect(self._follow_viewer)
         self.viewer.show_row(index.row())

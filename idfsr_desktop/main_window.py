@@ -44,6 +44,7 @@ from core.people.recluster import ClusterReport, recluster
 from core.resources import demo_library_path
 from idfsr_desktop.first_run_widget import FirstRunWidget
 from idfsr_desktop.fit_controller import FitController
+from idfsr_desktop.fit_panel_widget import LEARN_TIP
 from idfsr_desktop.icons import app_icon, tinted_icon
 from idfsr_desktop.jobs_widget import JobsWidget
 from idfsr_desktop.library_widget import LibraryWidget
@@ -51,6 +52,7 @@ from idfsr_desktop.model_status_widget import ModelStatusWidget
 from idfsr_desktop.pack_licence_dialog import PackLicenceDialog
 from idfsr_desktop.people_editor import PeopleEditor
 from idfsr_desktop.people_widget import PeopleWidget
+from idfsr_desktop.person_list_model import display_name
 from idfsr_desktop.restore_controller import RestoreController
 from idfsr_desktop.restore_widget import RestoreWidget, dropped_paths
 from idfsr_desktop.settings_dialog import SettingsChange, SettingsDialog
@@ -138,6 +140,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
 
         self.library = LibraryWidget(ctx, self.runner)
+        self.library.editor = self.editor
         self.library.add_folder_requested.connect(self.choose_folder)
         self.library.open_demo_requested.connect(self.open_demo_library)
         self.people = PeopleWidget(ctx, self.runner, self.editor, self.fits)
@@ -269,10 +272,10 @@ class MainWindow(QMainWindow):
         self.unassigned_action = self._action("&Unassigned Faces",
                                               lambda: self.show_page("unassigned"))
 
-        self.fit_action = self._action("&Fit Identity", self.fit_person, "Ctrl+Shift+F",
-                                       "Learn this person's identity from their photos")
-        self.fit_all_action = self._action("Fit &All", self.people.overview.fit_all,
-                                           tip="Fit everyone not fitted yet")
+        self.fit_action = self._action("&Learn This Person’s Face", self.fit_person,
+                                       "Ctrl+Shift+F", LEARN_TIP)
+        self.fit_all_action = self._action("Learn &Everyone’s Face", self.people.overview.fit_all,
+                                           tip="Identity fitting for everyone not fitted yet")
         self.cancel_fits_action = self._action("&Cancel Fitting", self.fits.cancel_all)
         self.recluster_action = self._action("&Regroup People", self.start_recluster,
                                              tip="Group every face again; your decisions stay")
@@ -476,10 +479,10 @@ class MainWindow(QMainWindow):
         person_id = self.people.current_person_id()
         if person_id is None:
             return
-        label = f"#{person_id}"
+        label = "this person"
         row = self.people.model.row_of(person_id)
         if row is not None:
-            label = self.people.model.person(row).label
+            label = display_name(self.people.model.person(row))
         self.fits.fit([(person_id, label)])
 
     def _update_fit_actions(self) -> None:

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal
 
 from core.context import AppContext
 from core.errors import IdfsrError
-from core.people import edits, history
+from core.people import edits, history, strangers
 
 T = TypeVar("T")
 
@@ -57,7 +57,7 @@ class PeopleEditor(QObject):
         """Make `others` part of `into` (`label`: how to call `into` in the message)."""
         drop = list(others)
         return self._apply("Cannot merge", lambda: edits.merge(self._ctx, into, drop),
-                           f"Merged into {label or f'#{into}'}.")[0]
+                           f"Merged into {label}." if label else "Merged.")[0]
 
     def split(self, person_id: int, face_ids: Iterable[int], name: str | None = None
               ) -> int | None:
@@ -65,22 +65,21 @@ class PeopleEditor(QObject):
         ids = list(face_ids)
         return self._apply("Cannot make a new person",
                            lambda: edits.split(self._ctx, person_id, ids, name),
-                           lambda new: f"{_count(len(ids), 'face')} became a new person "
-                                       f"(#{new}).")[1]
+                           lambda new: f"{_count(len(ids), 'face')} became a new person.")[1]
 
     def new_person(self, face_ids: Iterable[int], name: str | None = None) -> int | None:
         """Make these faces (from anywhere) a new person; its id."""
         ids = list(face_ids)
         return self._apply("Cannot make a new person",
                            lambda: edits.new_person(self._ctx, ids, name),
-                           lambda new: f"{_count(len(ids), 'face')} became a new person "
-                                       f"(#{new}).")[1]
+                           lambda new: f"{_count(len(ids), 'face')} became "
+                                       + (name or "a new person") + ".")[1]
 
     def move(self, face_ids: Iterable[int], person_id: int, label: str = "") -> bool:
         """Put faces with another person."""
         ids = list(face_ids)
         return self._apply("Cannot move faces", lambda: edits.move(self._ctx, ids, person_id),
-                           f"Moved {_count(len(ids), 'face')} to {label or f'#{person_id}'}.")[0]
+                           f"Moved {_count(len(ids), 'face')} to {label or 'another person'}.")[0]
 
     def reject(self, face_ids: Iterable[int], person_id: int) -> bool:
         """"Not this person": the faces leave it for good."""
@@ -114,6 +113,17 @@ class PeopleEditor(QObject):
                            lambda: edits.hide(self._ctx, person_id, hidden),
                            "Person hidden; “Show hidden” lists them again." if hidden
                            else "Person shown.")[0]
+
+    def ignore_strangers(self) -> int:
+        """Set tiny, blurred and lonely unassigned faces aside; how many."""
+        found = strangers.stranger_faces(self._ctx)
+        if not found:
+            return 0
+        ok, n = self._apply("Cannot ignore strangers",
+                            lambda: strangers.ignore_faces(self._ctx, found, "strangers"),
+                            lambda n: f"{_count(n, 'stranger')} ignored; Edit ▸ Undo "
+                                      "brings them back.")
+        return n or 0 if ok else 0
 
     def undo(self) -> bool:
         """Undo the last edit not undone yet."""

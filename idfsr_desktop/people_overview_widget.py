@@ -26,7 +26,7 @@ from core.people.suggest import MergeSuggestion
 from idfsr_desktop.empty_state_widget import EmptyStateWidget
 from idfsr_desktop.fit_controller import FitController
 from idfsr_desktop.person_card_delegate import PersonCardDelegate
-from idfsr_desktop.person_list_model import PersonListModel
+from idfsr_desktop.person_list_model import PersonListModel, display_name
 from idfsr_desktop.theme import secondary_text, title_font
 
 CARD_THUMB = 136  # logical pixels
@@ -39,10 +39,10 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
 
 def merge_question(into: PersonInfo, others: list[PersonInfo]) -> tuple[str, str]:
     """The confirmation's question and its explanation."""
-    names = ", ".join(f"“{p.label}”" for p in others)
+    names = ", ".join(f"“{display_name(p)}”" for p in others)
     faces = sum(p.faces for p in others)
-    return (f"Merge {names} into “{into.label}”?",
-            f"{_plural(faces, 'face')} become {into.label}’s, and "
+    return (f"Merge {names} into “{display_name(into)}”?",
+            f"{_plural(faces, 'face')} become {display_name(into)}’s, and "
             f"{'they are' if len(others) > 1 else 'the card is'} removed. "
             "You can undo this with Edit ▸ Undo.")
 
@@ -123,13 +123,15 @@ class PeopleOverviewWidget(QWidget):
         self.device_combo = QComboBox()
         for text, value in DEVICES:
             self.device_combo.addItem(text, value)
-        self.device_combo.setToolTip("Where identity fitting runs")
+        self.device_combo.setToolTip("Device: the processor that learns faces (identity "
+                                     "fitting); a GPU is much faster where there is one")
         self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(fits.device)))
         self.device_combo.currentIndexChanged.connect(
             lambda _: setattr(self.fits, "device", self.device_combo.currentData()))
-        device_label = QLabel("&Device:")
+        device_label = QLabel("&Processor:")
         device_label.setBuddy(self.device_combo)
-        self.fit_all_button = QPushButton("Fit All")
+        self.fit_all_button = QPushButton("Learn Everyone’s Face")
+        self.fit_all_button.setToolTip("Identity fitting for everyone not fitted yet")
         self.fit_all_button.clicked.connect(self.fit_all)
 
         header = QHBoxLayout()
@@ -325,12 +327,13 @@ class PeopleOverviewWidget(QWidget):
         rename = menu.addAction("Rename")
         rename.setShortcut(QKeySequence(Qt.Key.Key_F2))
         rename.triggered.connect(self.rename_current)
-        fit = menu.addAction("Fit Identity")
+        fit = menu.addAction("Learn This Person’s Face")
+        fit.setToolTip("Identity fitting")
         fit.setEnabled(self.fits.available)
-        fit.triggered.connect(lambda: self.fits.fit([(person.id, person.label)]))
+        fit.triggered.connect(lambda: self.fits.fit([(person.id, display_name(person))]))
         selected = [p for p in self.selected_people() if p.id != person.id]
         if selected:
-            merge = menu.addAction(f"Merge Selected into “{person.label}”…")
+            merge = menu.addAction(f"Merge Selected into “{display_name(person)}”…")
             merge.triggered.connect(lambda: self.confirm_merge(person.id,
                                                                [p.id for p in selected]))
         menu.addSeparator()
@@ -346,7 +349,9 @@ class PeopleOverviewWidget(QWidget):
             a, b = by_id.get(s.person_a), by_id.get(s.person_b)
             if a is None or b is None or (a.id, b.id) in self._skipped:
                 continue
-            self.merge_label.setText(f"“{a.label}” and “{b.label}” may be the same person.")
+            self.merge_label.setText(f"“{display_name(a)}” and “{display_name(b)}” may be the "
+                                     "same person." if a.name or b.name else
+                                     "Two unnamed people may be the same person.")
             self._suggested = (a, b)
             self.merge_bar.show()
             return

@@ -16,7 +16,7 @@ from idfsr_desktop.face_list_model import face_thumbnail_loader
 from idfsr_desktop.fit_controller import FitController
 from idfsr_desktop.people_editor import PeopleEditor
 from idfsr_desktop.people_overview_widget import CARD_THUMB, PeopleOverviewWidget
-from idfsr_desktop.person_list_model import PersonListModel
+from idfsr_desktop.person_list_model import PersonListModel, display_name
 from idfsr_desktop.person_page_widget import PersonPageWidget
 from idfsr_desktop.person_picker_dialog import PersonPickerDialog
 from idfsr_desktop.task_runner import TaskRunner
@@ -143,7 +143,7 @@ class PeopleWidget(QWidget):
             person_id = dialog.chosen_id
             if person_id is not None:
                 row = model.row_of(person_id)
-                label = model.person(row).label if row is not None else f"#{person_id}"
+                label = display_name(model.person(row)) if row is not None else ""
                 then(person_id, label)
 
         dialog.accepted.connect(chosen)
@@ -154,8 +154,9 @@ class PeopleWidget(QWidget):
 
     def is_idle(self) -> bool:
         """Whether no face thumbnail is loading."""
-        return self.faces.is_idle()
+        return self.faces.is_idle() and self.person_page.photo_thumbnails.is_idle()
 
     def shutdown(self) -> None:
         """Stop loading thumbnails."""
         self.faces.shutdown()
+        self.person_page.photo_thumbnails.shutdown()

@@ -38,6 +38,11 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
+def display_name(person: PersonInfo) -> str:
+    """How the app calls a person: the name, never an internal id."""
+    return person.name or "Unnamed person"
+
+
 def person_details(person: PersonInfo) -> str:
     """'12 photos · 2003–2019'."""
     parts = [_plural(person.photos or person.faces, "photo")]

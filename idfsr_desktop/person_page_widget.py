@@ -1,19 +1,24 @@
-"""One person's page: name, all their faces with the edits a selection allows, suggestions,
-and identity fitting."""
+"""One person's page: name, the photos they are in (newest first) or all their faces with the
+edits a selection allows, suggestions, and identity fitting."""
 
 from __future__ import annotations
 
 import functools
 
-from PySide6.QtCore import QPoint, QSize, Signal
+from PySide6.QtCore import QObject, QPoint, QSize, Signal
 from PySide6.QtGui import QAction, QPalette
 from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListView,
     QMenu,
     QPushButton,
     QSizePolicy,
+    QStackedWidget,
+    QTabBar,
     QVBoxLayout,
     QWidget,
 )
@@ -22,15 +27,19 @@ from core.context import AppContext
 from core.errors import IdfsrError
 from core.faces.service import FaceInfo
 from core.jobs import CancelToken, ProgressCallback
-from core.people.service import PersonInfo, get_person, person_faces
+from core.library.service import PhotoInfo, photo_thumbnail
+from core.people.service import PersonInfo, get_person, person_faces, person_photos
 from core.people.suggest import suggest_faces
 from idfsr_desktop.face_grid_view import FaceGridView
 from idfsr_desktop.face_list_model import FaceListModel
 from idfsr_desktop.fit_controller import FitController
 from idfsr_desktop.fit_panel_widget import FitPanelWidget
 from idfsr_desktop.people_editor import PeopleEditor
-from idfsr_desktop.person_list_model import person_details
+from idfsr_desktop.person_list_model import display_name, person_details
 from idfsr_desktop.person_picker_dialog import PersonPickerDialog
+from idfsr_desktop.photo_item_delegate import PhotoItemDelegate
+from idfsr_desktop.photo_list_model import PhotoListModel
+from idfsr_desktop.photo_viewer_dialog import PhotoViewerDialog
 from idfsr_desktop.task_runner import TaskRunner
 from idfsr_desktop.theme import secondary_text, title_font
 from idfsr_desktop.thumbnail_loader import ThumbnailLoader
@@ -38,6 +47,34 @@ from idfsr_desktop.thumbnail_loader import ThumbnailLoader
 FACE_THUMB = 112  # logical pixels
 SUGGESTION_THUMB = 88
 SUGGESTIONS = 24
+PHOTO_THUMB = 160
+PHOTOS_TAB, FACES_TAB = 0, 1
+
+
+class PersonPhotoModel(PhotoListModel):
+    """The photos one person is in, newest first."""
+
+    def __init__(self, ctx: AppContext, thumbnails: ThumbnailLoader,
+                 parent: QObject | None = None) -> None:
+        super().__init__(ctx, thumbnails, parent)
+        self.person_id: int | None = None
+
+    def fetch(self, offset: int, limit: int) -> list[PhotoInfo]:
+        if self.person_id is None:
+            return []
+        return person_photos(self._ctx, self.person_id, offset=offset, limit=limit)
+
+    def row_of_photo(self, photo_id: int) -> int | None:
+        """The row of a photo (fetching as far as needed), None when it is not here."""
+        row = 0
+        while True:
+            while row < self.rowCount():
+                if self.photo(row).id == photo_id:
+                    return row
+                row += 1
+            if not self.canFetchMore():
+                return None
+            self.fetchMore()
 
 
 class PersonPageWidget(QWidget):
@@ -116,6 +153,24 @@ class PersonPageWidget(QWidget):
         self.face_view.selectionModel().selectionChanged.connect(
             lambda *_: self._update_actions())
         self.faces.modelReset.connect(self._update_actions)
+        self.face_view.activated.connect(lambda index: self.open_photo_of(index.row()))
+
+        # The photos they are in, newest first; the faces are the second view.
+        self.photo_thumbnails = ThumbnailLoader(lambda photo: photo_thumbnail(ctx, photo), self)
+        self.photos = PersonPhotoModel(ctx, self.photo_thumbnails, self)
+        self.photo_view = self._make_photo_view()
+        self.viewer: PhotoViewerDialog | None = None
+        self.tabs = QTabBar()
+        self.tabs.setDrawBase(False)
+        self.tabs.addTab("Photos")
+        self.tabs.addTab("Faces")
+        self.tabs.setTabToolTip(PHOTOS_TAB, "The photos this person is in, newest first")
+        self.tabs.setTabToolTip(FACES_TAB, "Each of their faces, clearest first: select some "
+                                           "to move them or say they are someone else")
+        self.views = QStackedWidget()
+        self.views.addWidget(self.photo_view)
+        self.views.addWidget(self.face_view)
+        self.tabs.currentChanged.connect(self._on_tab)
         self.selection_label = QLabel()
         self.selection_label.setSizePolicy(QSizePolicy.Policy.Ignored,
                                            QSizePolicy.Policy.Preferred)
@@ -130,7 +185,11 @@ class PersonPageWidget(QWidget):
                                             self.unassign_selected)
         self.cover_action = self._action("Set as Cover", "Show this person with this face",
                                          self.cover_selected)
-        bar = QHBoxLayout()
+        self.open_photo_action = self._action("Open Photo", "Show the whole photo of this face",
+                                              self.open_selected_photo)
+        self.face_bar = QWidget()
+        bar = QHBoxLayout(self.face_bar)
+        bar.setContentsMargins(0, 0, 0, 0)
         bar.setSpacing(em // 3)
         bar.addWidget(self.selection_label, 1)
         self.action_buttons: dict[QAction, QPushButton] = {}
@@ -152,8 +211,10 @@ class PersonPageWidget(QWidget):
         layout.addWidget(self.details_label)
         layout.addWidget(self.fit_panel)
         layout.addWidget(self.suggestion_box)
-        layout.addLayout(bar)
-        layout.addWidget(self.face_view, 1)
+        layout.addWidget(self.tabs)
+        layout.addWidget(self.face_bar)
+        layout.addWidget(self.views, 1)
+        self.face_bar.hide()
         self._update_actions()
 
     @staticmethod
@@ -184,7 +245,12 @@ class PersonPageWidget(QWidget):
         self.suggestions.thumbnail_size = QSize(side, side)
         self.faces.cover_face_id = person.cover_face_id
         self.faces.reload(functools.partial(self._page, person_id))
+        photo_side = round(PHOTO_THUMB * self.devicePixelRatioF())
+        self.photos.thumbnail_size = QSize(photo_side, photo_side)
+        self.photos.person_id = person_id
+        self.photos.reload()
         if not same:
+            self.photo_view.scrollToTop()
             self.suggestions.clear()
             self.suggestion_box.hide()
             self.face_view.scrollToTop()
@@ -208,7 +274,7 @@ class PersonPageWidget(QWidget):
             details += " · hidden"
         self.details_label.setText(details)
         self.hide_button.setText("Show" if person.hidden else "Hide")
-        self.fit_panel.show_person(person.id, person.label)
+        self.fit_panel.show_person(person.id, display_name(person))
         self.reject_action.setText(f"Not {person.name}" if person.name else "Not This Person")
 
     def load_suggestions(self) -> None:
@@ -243,7 +309,8 @@ class PersonPageWidget(QWidget):
         return self.faces.faces(self.face_view.selected_rows())
 
     def select_faces(self, face_ids: list[int]) -> None:
-        """Select exactly these faces (tests, keyboard helpers)."""
+        """Select exactly these faces (tests, keyboard helpers), in the faces view."""
+        self.show_faces_view(True)
         self.faces.fetch_all()
         selection = self.face_view.selectionModel()
         selection.clearSelection()
@@ -260,6 +327,7 @@ class PersonPageWidget(QWidget):
                        self.unassign_action):
             action.setEnabled(n > 0)
         self.cover_action.setEnabled(n == 1)
+        self.open_photo_action.setEnabled(n == 1)
 
     def _ids(self) -> list[int]:
         return [f.id for f in self.selected_faces()]
@@ -273,7 +341,7 @@ class PersonPageWidget(QWidget):
             return None
         self.pick_person.emit(lambda target, label: self.editor.move(ids, target, label),
                               f"Move {len(ids):,} face{'s' if len(ids) != 1 else ''} of "
-                              f"{person.label} to:")
+                              f"{display_name(person)} to:")
         return None
 
     def split_selected(self) -> int | None:
@@ -340,5 +408,58 @@ class PersonPageWidget(QWidget):
                        self.unassign_action):
             menu.addAction(action)
         menu.addSeparator()
+        menu.addAction(self.open_photo_action)
         menu.addAction(self.cover_action)
         menu.popup(self.face_view.viewport().mapToGlobal(pos))
+
+    # ---- photos ---------------------------------------------------------------------------
+
+    def _make_photo_view(self) -> QListView:
+        view = QListView()
+        view.setViewMode(QListView.ViewMode.IconMode)
+        view.setMovement(QListView.Movement.Static)
+        view.setResizeMode(QListView.ResizeMode.Adjust)
+        view.setUniformItemSizes(True)
+        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        view.setFrameShape(QFrame.Shape.NoFrame)
+        view.setItemDelegate(PhotoItemDelegate(PHOTO_THUMB, view))
+        view.setModel(self.photos)
+        view.setAccessibleName("Photos")
+        view.setToolTip("Double-click a photo to see it large and name its faces")
+        view.activated.connect(lambda index: self.open_photo(index.row()))
+        return view
+
+    def show_faces_view(self, faces: bool) -> None:
+        """Show the faces (True) or the photos (False)."""
+        self.tabs.setCurrentIndex(FACES_TAB if faces else PHOTOS_TAB)
+
+    def _on_tab(self, tab: int) -> None:
+        self.views.setCurrentIndex(tab)
+        self.face_bar.setVisible(tab == FACES_TAB)
+
+    def open_photo(self, row: int) -> PhotoViewerDialog | None:
+        """The viewer on the photo at this row of the photos grid."""
+        if not 0 <= row < self.photos.rowCount():
+            return None
+        if self.viewer is None:
+            self.viewer = PhotoViewerDialog(self.ctx, self.photos, self.runner, self,
+                                            editor=self.editor)
+        self.viewer.show_row(row)
+        self.viewer.show()
+        self.viewer.raise_()
+        self.viewer.activateWindow()
+        return self.viewer
+
+    def open_photo_of(self, face_row: int) -> PhotoViewerDialog | None:
+        """The viewer on the photo of the face at this row of the faces grid."""
+        if not 0 <= face_row < self.faces.rowCount():
+            return None
+        face = self.faces.faces([face_row])[0]
+        row = self.photos.row_of_photo(face.photo_id)
+        return self.open_photo(row) if row is not None else None
+
+    def open_selected_photo(self) -> PhotoViewerDialog | None:
+        """The viewer on the photo of the one selected face."""
+        rows = self.face_view.selected_rows()
+        return self.open_photo_of(rows[0]) if len(rows) == 1 else None

@@ -103,8 +103,7 @@ class PhotoListModel(QAbstractListModel):
     def fetchMore(self, parent: AnyIndex = QModelIndex()) -> None:  # noqa: B008
         if parent.isValid() or self._exhausted:
             return
-        batch = filtered_photos(self._ctx, self._filter, offset=len(self._photos),
-                                limit=FETCH_BATCH)
+        batch = self.fetch(len(self._photos), FETCH_BATCH)
         if len(batch) < FETCH_BATCH:
             self._exhausted = True
         if not batch:
@@ -116,6 +115,10 @@ class PhotoListModel(QAbstractListModel):
             if photo.content_hash:
                 self._row_of_key.setdefault(photo.content_hash, []).append(row)
         self.endInsertRows()
+
+    def fetch(self, offset: int, limit: int) -> list[PhotoInfo]:
+        """One window of rows (a model of other photos replaces this)."""
+        return filtered_photos(self._ctx, self._filter, offset=offset, limit=limit)
 
     def fetch_all(self) -> None:
         """Fetch every remaining window (small libraries, tests)."""

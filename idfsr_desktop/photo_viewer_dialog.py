@@ -1,5 +1,7 @@
 """A library photo shown large, with its faces boxed and named; previous/next walk the
-photos of the grid (as filtered). The photo and its faces are read in the background."""
+photos of the grid (as filtered). The photo and its faces are read in the background.
+Clicking a face names it (or moves it, or says who it is not); in "Add a missed face" mode
+a box dragged around a face the detector missed makes it a face like any other."""
 
 from __future__ import annotations
 
@@ -7,8 +9,8 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QKeySequence, QShortcut
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QImage, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -20,16 +22,24 @@ from PySide6.QtWidgets import (
 )
 
 from core.context import AppContext
+from core.errors import IdfsrError
+from core.faces.manual import add_manual_face
+from core.indexing import face_backend
 from core.jobs import CancelToken, ProgressCallback
 from core.library.browse import PhotoFace, photo_faces
 from core.library.service import PhotoInfo
-from idfsr_desktop.before_after_widget import BeforeAfterWidget, FaceMark
+from core.people.service import list_people
+from idfsr_desktop.before_after_widget import FaceMark
+from idfsr_desktop.face_name_menu import FaceNameMenu
+from idfsr_desktop.face_photo_widget import FacePhotoWidget
+from idfsr_desktop.people_editor import PeopleEditor
 from idfsr_desktop.photo_list_model import PhotoListModel
 from idfsr_desktop.restore_controller import read_image
 from idfsr_desktop.task_runner import TaskRunner
 from idfsr_desktop.theme import secondary_text
 
 UNKNOWN = "?"  # the label of a face nobody is assigned to yet
+UNNAMED = "Unnamed"  # the label of a face of a person with no name yet
 
 
 @dataclass(frozen=True)
@@ -52,8 +62,8 @@ def face_marks(loaded: LoadedPhoto, photo: PhotoInfo) -> list[FaceMark]:
     marks = []
     for n, face in enumerate(loaded.faces, start=1):
         x0, y0, x1, y1 = face.box
-        marks.append(FaceMark(n, (x0 * scale, y0 * scale, x1 * scale, y1 * scale),
-                              face.label or UNKNOWN))
+        label = face.name or (UNNAMED if face.person_id is not None else UNKNOWN)
+        marks.append(FaceMark(n, (x0 * scale, y0 * scale, x1 * scale, y1 * scale), label))
     return marks
 
 
@@ -64,14 +74,24 @@ class PhotoViewerDialog(QDialog):
     restore_requested = Signal(list)  # [Path]
 
     def __init__(self, ctx: AppContext, model: PhotoListModel, runner: TaskRunner | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, editor: PeopleEditor | None = None) -> None:
         super().__init__(parent)
         self._ctx, self.model, self._runner = ctx, model, runner
+        self.editor = editor if editor is not None else PeopleEditor(ctx, self)
         self.row = -1
         self.loaded: LoadedPhoto | None = None
+        self.menu: FaceNameMenu | None = None
         self.setWindowTitle("Photo")
-        self.view = BeforeAfterWidget()
-        self.view.setAccessibleName("Photo with its faces")
+        self.view = FacePhotoWidget()
+        self.view.setToolTip("Click a face to name it")
+        self.view.face_clicked.connect(self._on_face_clicked)
+        self.view.box_drawn.connect(self._on_box_drawn)
+        self.editor.changed.connect(self.reload_faces)
+        self.add_face_button = QPushButton("&Add a Missed Face")
+        self.add_face_button.setCheckable(True)
+        self.add_face_button.setToolTip("Drag a box around a face that has no outline: it "
+                                        "becomes a face you can name (Esc: stop)")
+        self.add_face_button.toggled.connect(self._on_add_face_toggled)
         self.name_label = QLabel()
         self.detail_label = QLabel()
         self.detail_label.setWordWrap(True)
@@ -95,6 +115,7 @@ class PhotoViewerDialog(QDialog):
 
         bottom = QHBoxLayout()
         bottom.addWidget(self.show_faces_box)
+        bottom.addWidget(self.add_face_button)
         bottom.addStretch(1)
         bottom.addWidget(self.restore_button)
         bottom.addWidget(self.previous_button)
@@ -195,3 +216,117 @@ class PhotoViewerDialog(QDialog):
         if photo is not None and photo.status == "ok":
             self.restore_requested.emit([Path(photo.path)])
             self.accept()  # the Restore page takes over
+
+    # ---- naming faces ---------------------------------------------------------------------
+
+    def face(self, number: int) -> PhotoFace | None:
+        """The shown photo's face with this mark number (1 = leftmost)."""
+        if self.loaded is None or not 1 <= number <= len(self.loaded.faces):
+            return None
+        return self.loaded.faces[number - 1]
+
+    def reload_faces(self) -> None:
+        """Re-read the faces of the photo shown (after an edit here or elsewhere)."""
+        photo = self.photo()
+        if self.loaded is None or photo is None or photo.id != self.loaded.photo_id:
+            return
+        self.loaded = LoadedPhoto(photo.id, self.loaded.image, photo_faces(self._ctx, photo.id))
+        self.view.set_marks(face_marks(self.loaded, photo))
+        self.detail_label.setText(self._details(photo, self.loaded))
+
+    def open_face_menu(self, number: int, at: QPoint | None = None) -> FaceNameMenu | None:
+        """The naming menu of one face (also what a click on the face opens)."""
+        face = self.face(number)
+        if face is None:
+            return None
+        menu = FaceNameMenu(face, list_people(self._ctx, include_hidden=True, best=1), self)
+        menu.name_typed.connect(lambda name: self.name_face(face, name))
+        menu.person_chosen.connect(lambda pid: self._place(face, pid))
+        menu.not_this_person.connect(lambda: self._reject(face))
+        menu.nobody.connect(lambda: self.editor.unassign([face.face_id]))
+        menu.aboutToHide.connect(menu.deleteLater)
+        self.menu = menu
+        if at is None:
+            mark = next((m for m in self.view.marks if m.number == number), None)
+            rect = self.view.mark_rect(mark) if mark is not None else None
+            at = self.view.mapToGlobal(rect.bottomLeft().toPoint() if rect else QPoint())
+        menu.popup(at)
+        return menu
+
+    def name_face(self, face: PhotoFace, name: str) -> bool:
+        """Give a face a name: the person so named (or a new one); a face of an unnamed
+        person names that person."""
+        clean = name.strip()
+        if not clean:
+            return False
+        people = list_people(self._ctx, include_hidden=True, best=1)
+        same = [p for p in people if p.name and p.name.casefold() == clean.casefold()]
+        if same:
+            return self._place(face, same[0].id)
+        if face.person_id is not None and not face.name:
+            return self.editor.rename(face.person_id, clean)
+        return self.editor.new_person([face.face_id], clean) is not None
+
+    def _place(self, face: PhotoFace, person_id: int) -> bool:
+        if face.person_id == person_id:
+            return self.editor.confirm([face.face_id], person_id)
+        people = {p.id: p for p in list_people(self._ctx, include_hidden=True, best=1)}
+        label = people[person_id].label if person_id in people else ""
+        return self.editor.move([face.face_id], person_id, label)
+
+    def _reject(self, face: PhotoFace) -> bool:
+        return face.person_id is not None and self.editor.reject([face.face_id], face.person_id)
+
+    def _on_face_clicked(self, number: int, at: QPoint) -> None:
+        self.open_face_menu(number, at)
+
+    # ---- faces the detector missed ----------------------------------------------------------
+
+    def _on_add_face_toggled(self, on: bool) -> None:
+        self.view.set_drawing(on)
+        if on:
+            self.show_faces_box.setChecked(True)
+            self.detail_label.setText("Drag a box around the face that has no outline.")
+        elif (photo := self.photo()) is not None:
+            self.detail_label.setText(self._details(photo, self.loaded))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.add_face_button.isChecked():
+            self.add_face_button.setChecked(False)  # Esc leaves drawing, not the dialog
+            return
+        super().keyPressEvent(event)
+
+    def _on_box_drawn(self, box: tuple[float, float, float, float]) -> None:
+        photo, loaded = self.photo(), self.loaded
+        if photo is None or loaded is None or loaded.image.isNull():
+            return
+        self.add_face_button.setChecked(False)
+        scale = loaded.image.width() / photo.width if photo.width else 1.0
+        x0, y0, x1, y1 = (v / scale for v in box)
+        ctx, photo_id = self._ctx, photo.id
+
+        def job(*, progress: ProgressCallback, cancel: CancelToken) -> int:
+            return add_manual_face(ctx, face_backend(ctx), photo_id, (x0, y0, x1, y1))
+
+        def failed(message: str) -> None:
+            self.editor.failed.emit("Cannot add the face", message)
+
+        if self._runner is None:
+            try:
+                self._on_face_added(photo_id, job(progress=lambda _: None, cancel=CancelToken()))
+            except IdfsrError as exc:
+                failed(str(exc))
+        else:
+            self._runner.submit(job, title="Adding a face", listed=False,
+                                on_finished=lambda face_id: self._on_face_added(photo_id, face_id),
+                                on_failed=failed)
+
+    def _on_face_added(self, photo_id: int, face_id: int) -> None:
+        self.editor.changed.emit()  # every view of faces re-reads; this one too
+        self.editor.done.emit("Face added: name it, or leave it with the unassigned faces.")
+        if self.loaded is None or self.loaded.photo_id != photo_id:
+            return
+        number = next((n for n, f in enumerate(self.loaded.faces, start=1)
+                       if f.face_id == face_id), None)
+        if number is not None:
+            self.open_face_menu(number)

@@ -55,6 +55,11 @@ class UnassignedFacesWidget(QWidget):
         self.new_button = QPushButton("New Person")
         self.new_button.setToolTip("The selected faces are one person not in your people yet")
         self.new_button.clicked.connect(self.new_person_from_selected)
+        self.ignore_button = QPushButton("Ignore Strangers")
+        self.ignore_button.setToolTip("Hide the tiny, blurred faces of passers-by and the "
+                                      "blurry faces seen only once (Edit ▸ Undo brings them "
+                                      "back)")
+        self.ignore_button.clicked.connect(self.ignore_strangers)
 
         self.faces = FaceListModel(faces, self)
         self.view = FaceGridView(self.faces, FACE_THUMB)
@@ -72,6 +77,7 @@ class UnassignedFacesWidget(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.back_button)
         top.addStretch(1)
+        top.addWidget(self.ignore_button)
         bar = QHBoxLayout()
         bar.addWidget(self.selection_label, 1)
         bar.addWidget(self.add_button)
@@ -96,7 +102,16 @@ class UnassignedFacesWidget(QWidget):
         self.faces.thumbnail_size = QSize(side, side)
         self.faces.reload(self._page)
         self.stack.setCurrentWidget(self.view if count else self.empty_state)
+        self.ignore_button.setEnabled(count > 0)
         return count
+
+    def ignore_strangers(self) -> int:
+        """Set the strangers among these faces aside (one undoable edit); how many."""
+        found = self.editor.ignore_strangers()
+        if found == 0:
+            self.editor.done.emit("No strangers to ignore: every face here is clear enough "
+                                  "to name.")
+        return found
 
     def _page(self, offset: int, limit: int) -> list[FaceInfo]:
         return unassigned_faces(self.ctx, offset=offset, limit=limit)

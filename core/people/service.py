@@ -6,13 +6,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.context import AppContext
 from core.db.models import Face, FacePerson, FaceSource, Person, Photo
 from core.errors import IdfsrError
 from core.faces.service import FaceInfo, get_faces
+from core.library.service import PhotoInfo
+from core.library.service import _photo_info as photo_info
 
 
 @dataclass(frozen=True)
@@ -171,3 +173,17 @@ def unassigned_count(ctx: AppContext) -> int:
     """How many faces belong to nobody."""
     with ctx.db.session() as s:
         return int(s.scalar(_unassigned(select(func.count(Face.id)))) or 0)
+
+
+def person_photos(ctx: AppContext, person_id: int, *, offset: int = 0,
+                  limit: int | None = None) -> list[PhotoInfo]:
+    """The photos a person is in, newest first (undated ones last, then by path)."""
+    query = (select(Photo).where(exists().where(
+        Face.photo_id == Photo.id, FacePerson.face_id == Face.id,
+        FacePerson.person_id == person_id))
+        .order_by(Photo.captured_at.is_(None), Photo.captured_at.desc(), Photo.path)
+        .offset(offset))
+    if limit is not None:
+        query = query.limit(limit)
+    with ctx.db.session() as s:
+        return [photo_info(p) for p in s.scalars(query)]
