@@ -41,7 +41,10 @@ def merge_question(into: PersonInfo, others: list[PersonInfo]) -> tuple[str, str
     """The confirmation's question and its explanation."""
     names = ", ".join(f"“{display_name(p)}”" for p in others)
     faces = sum(p.faces for p in others)
-    return (f"Merge {names} into “{display_name(into)}”?",
+    question = (f"Merge {names} into “{display_name(into)}”?" if into.name
+                or any(p.name for p in others)
+                else f"Merge these {len(others) + 1} unnamed people into one?")
+    return (question,
             f"{_plural(faces, 'face')} become {display_name(into)}’s, and "
             f"{'they are' if len(others) > 1 else 'the card is'} removed. "
             "You can undo this with Edit ▸ Undo.")

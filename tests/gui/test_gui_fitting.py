@@ -97,7 +97,7 @@ def test_fit_one_person_shows_progress_then_the_result(
     fake.step_s = 0.05
     person_id = open_first_person(window)
     panel = window.people.person_page.fit_panel
-    assert panel.fit_button.isEnabled() and panel.fit_button.text() == "Fit Identity"
+    assert panel.fit_button.isEnabled() and panel.fit_button.text() == "Learn This Person’s Face"
     qtbot.mouseClick(panel.fit_button, Qt.MouseButton.LeftButton)
     assert panel.cancel_button.isVisible() and not panel.fit_button.isVisible()
     qtbot.waitUntil(lambda: panel.status_label.text().startswith("Step "), timeout=10_000)
@@ -110,7 +110,7 @@ def test_fit_one_person_shows_progress_then_the_result(
     qtbot.waitUntil(lambda: fake.fitted.get(person_id) is not None, timeout=20_000)
     qtbot.waitUntil(lambda: "ID similarity 0.31 → 0.74" in panel.status_label.text())
     assert "on 7 faces (40 steps)" in panel.status_label.text()
-    assert panel.fit_button.text() == "Fit Again"
+    assert panel.fit_button.text() == "Learn Again"
     assert window.people.model.index(row).data(FittedRole) is True
     assert "ID 0.31 → 0.74" in window.people.model.index(row).data(
         Qt.ItemDataRole.ToolTipRole).replace("ID similarity", "ID")
@@ -131,7 +131,7 @@ def test_cancel_a_running_fit(qtbot: QtBot, people_window: MainWindow, app: AppC
     qtbot.waitUntil(lambda: panel.status_label.text() == "Fitting was cancelled.",
                     timeout=10_000)
     assert person_id not in fake.fitted
-    assert panel.fit_button.isVisible() and panel.fit_button.text() == "Fit Identity"
+    assert panel.fit_button.isVisible() and panel.fit_button.text() == "Learn This Person’s Face"
     handle = window.jobs.model.handle(0)
     assert handle.state == "cancelled"
     assert window.jobs.model.index(0, 2).data().startswith("Cancelled after")

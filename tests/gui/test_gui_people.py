@@ -144,7 +144,7 @@ def test_drag_a_card_onto_another_merges_after_confirmation(
     # Cancelled: nothing changes.
     drop_card_on(view, card_row(window, green), card_row(window, red))
     box = message_box(qtbot, window)
-    assert box.text() == f"Merge “#{green}” into “Alice”?"
+    assert box.text() == "Merge “Unnamed person” into “Alice”?"
     click(qtbot, box.button(QMessageBox.StandardButton.Cancel))
     assert len(list_people(app)) == 3
 
