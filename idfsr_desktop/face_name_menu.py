@@ -27,9 +27,10 @@ class FaceNameMenu(QMenu):
     person_chosen = Signal(int)  # one of the people listed
     not_this_person = Signal()
     nobody = Signal()
+    remove = Signal()  # a face the user drew, drawn by mistake
 
     def __init__(self, face: PhotoFace, people: list[PersonInfo],
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, drawn: bool = False) -> None:
         super().__init__(parent)
         self.face = face
         self.setToolTipsVisible(True)
@@ -69,6 +70,12 @@ class FaceNameMenu(QMenu):
             self.nobody_action = self.addAction("Belongs to Nobody")
             self.nobody_action.setToolTip("Take this face out of every person")
             self.nobody_action.triggered.connect(self.nobody)
+        self.remove_action: QAction | None = None
+        if drawn:
+            self.addSeparator()
+            self.remove_action = self.addAction("Remove This Face")
+            self.remove_action.setToolTip("You drew this face: take it back")
+            self.remove_action.triggered.connect(self.remove)
         self.aboutToShow.connect(self.name_edit.setFocus)
 
     def _typed(self) -> None:

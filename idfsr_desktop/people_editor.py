@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 
 from core.context import AppContext
 from core.errors import IdfsrError
+from core.faces import manual
 from core.people import edits, history, strangers
 
 T = TypeVar("T")
@@ -119,11 +120,17 @@ class PeopleEditor(QObject):
         found = strangers.stranger_faces(self._ctx)
         if not found:
             return 0
-        ok, n = self._apply("Cannot ignore strangers",
-                            lambda: strangers.ignore_faces(self._ctx, found, "strangers"),
-                            lambda n: f"{_count(n, 'stranger')} ignored; Edit ▸ Undo "
-                                      "brings them back.")
-        return n or 0 if ok else 0
+        _, n = self._apply("Cannot ignore strangers",
+                           lambda: strangers.ignore_faces(self._ctx, found, "strangers"),
+                           lambda n: f"{_count(n, 'stranger')} ignored; Edit ▸ Undo "
+                                     "brings them back.")
+        return n or 0
+
+    def remove_drawn_face(self, face_id: int) -> bool:
+        """Take back a face the user drew (not an undoable people edit: draw it again)."""
+        return self._apply("Cannot remove the face",
+                           lambda: manual.remove_manual_face(self._ctx, face_id),
+                           "Face removed.")[0]
 
     def undo(self) -> bool:
         """Undo the last edit not undone yet."""

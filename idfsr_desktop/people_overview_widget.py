@@ -276,7 +276,7 @@ class PeopleOverviewWidget(QWidget):
 
     def fit_all(self) -> int:
         """Queue a fit for every shown, visible person not fitted yet; how many were queued."""
-        todo = [(p.id, p.label) for p in self.model.people()
+        todo = [(p.id, display_name(p)) for p in self.model.people()
                 if not p.hidden and not self.fits.is_fitted(p.id)]
         return self.fits.fit(todo)
 
@@ -302,7 +302,7 @@ class PeopleOverviewWidget(QWidget):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         ids = [p.id for p in others]
         box.buttonClicked.connect(lambda button: self.merge_confirmed.emit(
-            into.id, ids, into.label) if button is merge else None)
+            into.id, ids, display_name(into)) if button is merge else None)
         box.open()
         return box
 

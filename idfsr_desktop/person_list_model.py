@@ -54,7 +54,7 @@ def person_details(person: PersonInfo) -> str:
 
 def person_tooltip(person: PersonInfo, fitted: bool, state: FitState | None) -> str:
     """What hovering a card says, including what can be done with it."""
-    lines = [f"{person.label} · {_plural(person.faces, 'face')} in "
+    lines = [f"{display_name(person)} · {_plural(person.faces, 'face')} in "
              f"{_plural(person.photos, 'photo')}"]
     if person.confirmed:
         lines.append(f"{person.confirmed:,} confirmed by you")
@@ -142,7 +142,7 @@ class PersonListModel(QAbstractListModel):
             return None
         person = self._people[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return person.label
+            return display_name(person)
         if role == Qt.ItemDataRole.EditRole:
             return person.name or ""
         if role == Qt.ItemDataRole.DecorationRole:

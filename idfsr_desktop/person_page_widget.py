@@ -162,6 +162,7 @@ class PersonPageWidget(QWidget):
         self.viewer: PhotoViewerDialog | None = None
         self.tabs = QTabBar()
         self.tabs.setDrawBase(False)
+        self.tabs.setExpanding(False)
         self.tabs.addTab("Photos")
         self.tabs.addTab("Faces")
         self.tabs.setTabToolTip(PHOTOS_TAB, "The photos this person is in, newest first")

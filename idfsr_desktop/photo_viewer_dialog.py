@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
 from core.context import AppContext
 from core.errors import IdfsrError
 from core.faces.manual import add_manual_face
+from core.faces.scan import MANUAL
+from core.faces.service import get_face
 from core.indexing import face_backend
 from core.jobs import CancelToken, ProgressCallback
 from core.library.browse import PhotoFace, photo_faces
@@ -33,6 +35,7 @@ from idfsr_desktop.before_after_widget import FaceMark
 from idfsr_desktop.face_name_menu import FaceNameMenu
 from idfsr_desktop.face_photo_widget import FacePhotoWidget
 from idfsr_desktop.people_editor import PeopleEditor
+from idfsr_desktop.person_list_model import display_name
 from idfsr_desktop.photo_list_model import PhotoListModel
 from idfsr_desktop.restore_controller import read_image
 from idfsr_desktop.task_runner import TaskRunner
@@ -194,7 +197,7 @@ class PhotoViewerDialog(QDialog):
         if photo.captured_at is not None:
             parts.append(f"taken {photo.captured_at:%Y-%m-%d}")
         if loaded is not None:
-            named = sorted({f.label for f in loaded.faces if f.label})
+            named = sorted({f.name for f in loaded.faces if f.name})
             count = len(loaded.faces)
             faces = f"{count} face{'s' if count != 1 else ''}" if count else "no faces"
             parts.append(faces + (f": {', '.join(named)}" if named else ""))
@@ -239,7 +242,10 @@ class PhotoViewerDialog(QDialog):
         face = self.face(number)
         if face is None:
             return None
-        menu = FaceNameMenu(face, list_people(self._ctx, include_hidden=True, best=1), self)
+        drawn = get_face(self._ctx, face.face_id).detector == MANUAL
+        menu = FaceNameMenu(face, list_people(self._ctx, include_hidden=True, best=1), self,
+                            drawn=drawn)
+        menu.remove.connect(lambda: self.editor.remove_drawn_face(face.face_id))
         menu.name_typed.connect(lambda name: self.name_face(face, name))
         menu.person_chosen.connect(lambda pid: self._place(face, pid))
         menu.not_this_person.connect(lambda: self._reject(face))
@@ -271,7 +277,7 @@ class PhotoViewerDialog(QDialog):
         if face.person_id == person_id:
             return self.editor.confirm([face.face_id], person_id)
         people = {p.id: p for p in list_people(self._ctx, include_hidden=True, best=1)}
-        label = people[person_id].label if person_id in people else ""
+        label = display_name(people[person_id]) if person_id in people else ""
         return self.editor.move([face.face_id], person_id, label)
 
     def _reject(self, face: PhotoFace) -> bool:

@@ -31,6 +31,7 @@ from core.faces.store import pack_vector
 from core.faces.types import DetectedFace, FaceBackend, RGBImage
 from core.fsutil import atomic_write_bytes
 from core.people.assign import assign_new_faces
+from core.people.state import drop_empty_persons
 
 log = logging.getLogger(__name__)
 
@@ -121,3 +122,19 @@ def add_manual_face(ctx: AppContext, backend: FaceBackend, photo_id: int,
     assign_new_faces(ctx, backend.model_id)
     return face_id
 
+
+
+def remove_manual_face(ctx: AppContext, face_id: int) -> None:
+    """Take back a face the user drew (a detected face is refused: the next pass would find
+    it again). A person left with no face goes with it."""
+    with ctx.db.session() as s:
+        face = s.get(Face, face_id)
+        if face is None:
+            raise IdfsrError(f"there is no face {face_id}")
+        if face.detector != MANUAL:
+            raise IdfsrError("only a face you drew can be removed; say who this face is "
+                             "not, or ignore it, instead")
+        s.delete(face)
+        s.flush()
+        drop_empty_persons(s)
+    face_thumbnail_path(ctx, face_id).unlink(missing_ok=True)

@@ -202,11 +202,22 @@ def test_draw_a_missed_face_name_it_and_find_it_on_the_person_page(
     qtbot.waitUntil(lambda: any(p.name == "Dimitri" for p in list_people(app)))
     dimitri = next(p for p in list_people(app) if p.name == "Dimitri")
     assert person_of(app, added.id) == dimitri.id
-    viewer.close()
     open_person(qtbot, window, dimitri.id)
     page = window.people.person_page
     assert [f.id for f in page.faces.faces(range(page.faces.rowCount()))] == [added.id]
     assert page.photos.rowCount() == 1 and page.photos.photo(0).id == street
+
+    # Drawn by mistake: only a drawn face offers to be removed, and then it is gone.
+    detected = viewer.open_face_menu(2)
+    assert detected is not None and detected.remove_action is None
+    detected.close()
+    number = next(n for n, f in enumerate(viewer.loaded.faces, 1) if f.face_id == added.id)
+    menu = viewer.open_face_menu(number)
+    assert menu is not None and menu.remove_action is not None
+    menu.remove_action.trigger()
+    qtbot.waitUntil(lambda: len(view.marks) == 2)
+    assert added.id not in {f.id for f in list_faces(app)}
+    viewer.close()
 
 
 def test_ignore_strangers_hides_the_tiny_ones_and_undo_brings_them_back(

@@ -15,7 +15,7 @@ from core.context import AppContext
 from core.db.models import Face, FaceEmbedding, Photo
 from core.errors import IdfsrError
 from core.faces.align import NEUTRAL_GREY
-from core.faces.manual import add_manual_face, template_landmarks
+from core.faces.manual import add_manual_face, remove_manual_face, template_landmarks
 from core.faces.scan import face_thumbnail_path, scan_faces
 from core.faces.service import face_thumbnail, get_face, list_faces
 from core.library.indexer import index_library
@@ -115,3 +115,19 @@ def _check_padded(crop: np.ndarray) -> None:
     rows, cols = np.nonzero(red)
     # The red square is whole once, right/below the grey margin: no copy up or left of it.
     assert rows.min() > 8 and cols.min() > 8
+
+
+def test_a_drawn_face_can_be_taken_back_a_detected_one_cannot(app: AppContext,
+                                                               library: Path) -> None:
+    dim = _photo_id(app, library / "dim.jpg")
+    face_id = add_manual_face(app, SquaresBackend(), dim, (118, 78, 182, 142))
+    thumb = face_thumbnail_path(app, face_id)
+    remove_manual_face(app, face_id)
+    assert list_faces(app, photo=library / "dim.jpg") == [] and not thumb.exists()
+    with app.db.session() as s:
+        assert s.scalar(select(FaceEmbedding.face_id)
+                        .where(FaceEmbedding.face_id == face_id)) is None
+    detected = list_faces(app, photo=library / "red_0.jpg")[0]
+    with pytest.raises(IdfsrError, match="only a face you drew"):
+        remove_manual_face(app, detected.id)
+    assert get_face(app, detected.id).id == detected.id
