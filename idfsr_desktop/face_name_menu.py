@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QCompleter, QLineEdit, QMenu, QWidget, QWidgetAction
+from PySide6.QtWidgets import (
+    QCompleter,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QVBoxLayout,
+    QWidget,
+    QWidgetAction,
+)
 
 from core.library.browse import PhotoFace
 from core.people.service import PersonInfo
@@ -47,12 +55,20 @@ class FaceNameMenu(QMenu):
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.name_edit.setCompleter(completer)
         self.name_edit.returnPressed.connect(self._typed)
-        field = QWidgetAction(self)
-        field.setDefaultWidget(self.name_edit)
         who = face_name(face)
-        title = f"Who is this? Now: {who}" if face.person_id is not None else "Who is this?"
-        self.addSection(title)
+        self.title_label = QLabel(f"<b>Who is this?</b> Now: {who}"
+                                  if face.person_id is not None else "<b>Who is this?</b>")
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(em // 2, em // 3, em // 2, em // 4)
+        column.setSpacing(em // 4)
+        column.addWidget(self.title_label)
+        column.addWidget(self.name_edit)
+        field = QWidgetAction(self)
+        field.setDefaultWidget(box)
         self.addAction(field)
+        if named:
+            self.addSeparator()
 
         self.person_actions: dict[int, QAction] = {}
         for person in [p for p in named if p.id != face.person_id][:SHOWN_PEOPLE]:

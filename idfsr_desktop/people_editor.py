@@ -122,7 +122,7 @@ class PeopleEditor(QObject):
             return 0
         _, n = self._apply("Cannot ignore strangers",
                            lambda: strangers.ignore_faces(self._ctx, found, "strangers"),
-                           lambda n: f"{_count(n, 'stranger')} ignored; Edit ▸ Undo "
+                           lambda n: f"{_count(n or 0, 'stranger')} ignored; Edit ▸ Undo "
                                      "brings them back.")
         return n or 0
 
