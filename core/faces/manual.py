@@ -4,15 +4,17 @@ It becomes a face like any other: landmarks (from the detector run on the box's
 surroundings when it finds the face there, else placed by the recognizer's template
 inside the box), an embedding by the library's recognizer, a quality, a thumbnail; then
 the people pass sees it, so it joins the person it clearly looks like or waits with the
-unassigned faces. It is marked `manual` so that a later face pass keeps it.
+unassigned faces. It is marked `manual` so that a later face pass keeps it, and a
+restore of the photo restores it along with the faces its detector finds.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 
 import numpy as np
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from core.context import AppContext
 from core.db.models import Face, FaceEmbedding, Photo, PhotoStatus
@@ -27,7 +29,7 @@ from core.faces.scan import (
     thumbnail_jpeg,
     upright_rgb,
 )
-from core.faces.store import pack_vector
+from core.faces.store import pack_vector, unpack_landmarks
 from core.faces.types import DetectedFace, FaceBackend, RGBImage
 from core.fsutil import atomic_write_bytes
 from core.people.assign import assign_new_faces
@@ -138,3 +140,28 @@ def remove_manual_face(ctx: AppContext, face_id: int) -> None:
         s.flush()
         drop_empty_persons(s)
     face_thumbnail_path(ctx, face_id).unlink(missing_ok=True)
+
+
+def drawn_faces(ctx: AppContext, path: str | os.PathLike[str], width: int) -> list[DetectedFace]:
+    """The faces the user drew on the library photo at `path`, in the pixels of its upright
+    image `width` pixels wide (none when the photo is not in the library)."""
+    wanted = os.fsdecode(os.path.abspath(os.fsencode(path)))
+    with ctx.db.session() as s:
+        photo = s.scalar(select(Photo).where(Photo.path == wanted))
+        if photo is None:
+            return []
+        rows = s.scalars(select(Face).where(Face.photo_id == photo.id, Face.detector == MANUAL)
+                         .order_by(Face.x0)).all()
+        scale = width / photo.width if photo.width else 1.0
+        return [DetectedFace((f.x0 * scale, f.y0 * scale, f.x1 * scale, f.y1 * scale),
+                             unpack_landmarks(f.landmarks) * scale, f.det_score, MANUAL)
+                for f in rows]
+
+
+def with_drawn_faces(detected: list[DetectedFace],
+                     drawn: list[DetectedFace]) -> list[DetectedFace]:
+    """The detector's faces plus the drawn ones it did not find again, left to right."""
+    extra = [d for d in drawn if all(_iou(d.box, f.box) < MATCH_IOU for f in detected)]
+    if not extra:
+        return detected
+    return sorted([*detected, *extra], key=lambda f: (round(f.box[0], 1), round(f.box[1], 1)))

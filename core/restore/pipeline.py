@@ -30,6 +30,7 @@ from sqlalchemy import or_, select
 from core.context import AppContext
 from core.db.models import Photo
 from core.errors import IdfsrError, ImageReadError, JobCancelled
+from core.faces.manual import drawn_faces, with_drawn_faces
 from core.faces.types import DetectedFace, FaceBackend
 from core.fsutil import display_path
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
@@ -202,7 +203,8 @@ def _find(ctx: AppContext, backend: FaceBackend, path: Path, o: RestoreOptions) 
     with load_image(path, max_pixels=max_pixels) as img:
         gray = img.mode == "L"
         rgb = np.ascontiguousarray(np.asarray(img.convert("RGB")))
-    detected = detect_all(backend, rgb)
+    # The faces the user drew on this library photo, which the detector misses, come too.
+    detected = with_drawn_faces(detect_all(backend, rgb), drawn_faces(ctx, path, rgb.shape[1]))
     if not detected:
         return _Found(rgb, gray, [], np.zeros((0, backend.embedding_dim), np.float32), [],
                       None, [])

@@ -131,3 +131,20 @@ def test_a_drawn_face_can_be_taken_back_a_detected_one_cannot(app: AppContext,
     with pytest.raises(IdfsrError, match="only a face you drew"):
         remove_manual_face(app, detected.id)
     assert get_face(app, detected.id).id == detected.id
+
+
+def test_a_restore_sees_the_drawn_face_beside_the_detected_ones(app: AppContext,
+                                                                 library: Path) -> None:
+    from core.restore.pipeline import find_faces
+
+    app.cache["face_backend"] = SquaresBackend()
+    dim = library / "dim.jpg"
+    assert find_faces(app, dim).status == "no_faces"
+    add_manual_face(app, SquaresBackend(), _photo_id(app, dim), (118, 78, 182, 142))
+    found = find_faces(app, dim)
+    assert found.status == "found" and len(found.faces) == 1
+    assert found.faces[0].box == pytest.approx((118, 78, 182, 142))
+    # A drawn face the detector does find is not counted twice.
+    red = library / "red_0.jpg"
+    add_manual_face(app, SquaresBackend(), _photo_id(app, red), (29, 39, 91, 101))
+    assert len(find_faces(app, red).faces) == 1
