@@ -248,8 +248,12 @@ class PersonPageWidget(QWidget):
         self.faces.reload(functools.partial(self._page, person_id))
         photo_side = round(PHOTO_THUMB * self.devicePixelRatioF())
         self.photos.thumbnail_size = QSize(photo_side, photo_side)
+        # While the viewer walks these photos, its rows stay put (a face named "not this
+        # person" there would take its photo out of the list under it); re-read on closing.
+        viewing = same and self.viewer is not None and self.viewer.isVisible()
         self.photos.person_id = person_id
-        self.photos.reload()
+        if not viewing:
+            self.photos.reload()
         if not same:
             self.photo_view.scrollToTop()
             self.suggestions.clear()
@@ -446,6 +450,7 @@ class PersonPageWidget(QWidget):
         if self.viewer is None:
             self.viewer = PhotoViewerDialog(self.ctx, self.photos, self.runner, self,
                                             editor=self.editor)
+            self.viewer.finished.connect(lambda _: self.photos.reload())
         self.viewer.show_row(row)
         self.viewer.show()
         self.viewer.raise_()
