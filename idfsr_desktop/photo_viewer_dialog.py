@@ -86,7 +86,7 @@ class PhotoViewerDialog(QDialog):
         self.menu: FaceNameMenu | None = None
         self.setWindowTitle("Photo")
         self.view = FacePhotoWidget()
-        self.view.setToolTip("Click a face to name it")
+        self.view.setToolTip("Click a face, or press its number, to name it")
         self.view.face_clicked.connect(self._on_face_clicked)
         self.view.box_drawn.connect(self._on_box_drawn)
         self.editor.changed.connect(self.reload_faces)
@@ -250,7 +250,7 @@ class PhotoViewerDialog(QDialog):
         menu.person_chosen.connect(lambda pid: self._place(face, pid))
         menu.not_this_person.connect(lambda: self._reject(face))
         menu.nobody.connect(lambda: self.editor.unassign([face.face_id]))
-        menu.aboutToHide.connect(menu.deleteLater)
+        menu.aboutToHide.connect(functools.partial(self._menu_closed, menu))
         self.menu = menu
         if at is None:
             mark = next((m for m in self.view.marks if m.number == number), None)
@@ -258,6 +258,11 @@ class PhotoViewerDialog(QDialog):
             at = self.view.mapToGlobal(rect.bottomLeft().toPoint() if rect else QPoint())
         menu.popup(at)
         return menu
+
+    def _menu_closed(self, menu: FaceNameMenu) -> None:
+        if self.menu is menu:
+            self.menu = None
+        menu.deleteLater()  # after its triggered action has run
 
     def name_face(self, face: PhotoFace, name: str) -> bool:
         """Give a face a name: the person so named (or a new one); a face of an unnamed
@@ -299,6 +304,10 @@ class PhotoViewerDialog(QDialog):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape and self.add_face_button.isChecked():
             self.add_face_button.setChecked(False)  # Esc leaves drawing, not the dialog
+            return
+        number = event.key() - Qt.Key.Key_0  # the number on a face's outline opens its menu
+        plain = not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if plain and 1 <= number <= 9 and self.open_face_menu(number) is not None:
             return
         super().keyPressEvent(event)
 

@@ -136,8 +136,10 @@ def test_name_a_face_by_clicking_it_then_not_this_person_and_undo(
     # "Not this person" from the same menu: the face leaves Mark for good.
     menu = face_menu(qtbot, viewer, 1)
     assert menu.not_action is not None and menu.not_action.text() == "Not Mark"
-    menu.not_action.trigger()
+    qtbot.mouseClick(menu, Qt.MouseButton.LeftButton,
+                     pos=menu.actionGeometry(menu.not_action).center())
     qtbot.waitUntil(lambda: person_of(app, face.face_id) is None)
+    assert not menu.isVisible()
     with app.db.session() as s:
         assert s.get(FaceRejection, (face.face_id, red)) is not None
     qtbot.waitUntil(lambda: viewer.view.marks[0].label == "?")
@@ -146,8 +148,11 @@ def test_name_a_face_by_clicking_it_then_not_this_person_and_undo(
     window._update_undo()
     assert window.undo_action.text() == "&Undo “not Mark” for 1 face"
 
-    # Pick an existing person from the menu for the now unknown face.
-    menu = face_menu(qtbot, viewer, 1)
+    # Pick an existing person from the menu for the now unknown face (by keyboard: its number).
+    qtbot.keyClick(viewer.view, Qt.Key.Key_1)
+    qtbot.waitUntil(lambda: viewer.menu is not None and viewer.menu.isVisible())
+    menu = viewer.menu
+    assert menu.face.face_id == face.face_id
     assert red in menu.person_actions
     menu.person_actions[red].trigger()
     qtbot.waitUntil(lambda: person_of(app, face.face_id) == red)
