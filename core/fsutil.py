@@ -1,7 +1,8 @@
-"""Small file-system helpers: atomic writes, their leftovers, and printable paths."""
+"""Small file-system helpers: atomic writes, their leftovers, checksums, printable paths."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import time
@@ -26,6 +27,12 @@ def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's content (read in chunks, never whole into memory)."""
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def is_temp_file(name: str) -> bool:

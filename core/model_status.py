@@ -17,7 +17,7 @@ from pathlib import Path
 from core.context import AppContext
 from core.errors import IdfsrError
 from core.faces.backends import choose_backend
-from core.models.base import sha256_file
+from core.fsutil import sha256_file
 from core.models.catalog import DEFAULT_PACK, PACKS, PackSpec
 from core.models.insightface_pack import installed_packs
 from core.resources import resources_root

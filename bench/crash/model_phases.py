@@ -82,7 +82,7 @@ class FitPhase:
         self.last: dict[str, Any] = {}
 
     def _folder(self, run: Run) -> Path:
-        from core.models.base import sha256_file
+        from core.fsutil import sha256_file
 
         assert run.restoration_model is not None
         digest = sha256_file(run.restoration_model / "diffusion_pytorch_model.safetensors")

@@ -33,7 +33,8 @@ from core.faces.align import (
 )
 from core.faces.detections import Detections, concat, merge
 from core.faces.types import DetectedFace, RGBImage
-from core.models.base import InferenceModel, sha256_file, verify_sha256
+from core.fsutil import sha256_file
+from core.models.base import InferenceModel, verify_sha256
 from core.models.insightface_pack import (
     InstalledPack,
     RoutedPack,

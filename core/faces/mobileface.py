@@ -40,7 +40,8 @@ from torch import nn
 from core.errors import ModelCorruptError, ModelMissingError
 from core.faces import align
 from core.faces.tfjs_weights import GraphNode, TfjsGraphModel
-from core.models.base import InferenceModel, sha256_file
+from core.fsutil import sha256_file
+from core.models.base import InferenceModel
 from core.models.safetensors_file import read_header
 from core.paths import AppPaths
 from core.resources import resources_root

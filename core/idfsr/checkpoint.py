@@ -22,9 +22,10 @@ from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
 from safetensors import SafetensorError
 
 from core.errors import ModelCorruptError, ModelMissingError
+from core.fsutil import sha256_file
 from core.idfsr.network import IdfsrNet, count_parameters
 from core.idfsr.restorer_net import RestorerNet
-from core.models.base import InferenceModel, sha256_file
+from core.models.base import InferenceModel
 from core.models.safetensors_file import read_header
 from core.paths import AppPaths
 from core.resources import resources_root

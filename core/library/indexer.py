@@ -84,10 +84,7 @@ def _hash_file(path: str) -> tuple[str, bytes | None]:
         if size <= IN_MEMORY_LIMIT:
             data = f.read()
             return hashlib.sha256(data).hexdigest(), data
-        digest = hashlib.sha256()
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-        return digest.hexdigest(), None
+        return hashlib.file_digest(f, "sha256").hexdigest(), None
 
 
 def _read_photo(found: FoundFile, root_id: int, ctx: AppContext) -> _ReadResult:

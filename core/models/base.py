@@ -8,27 +8,15 @@ turns into an offer to install it.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Generic, TypeVar
 
 from core.errors import ModelCorruptError
+from core.fsutil import sha256_file
 
 T = TypeVar("T")
-
-_CHUNK = 1 << 20
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
 
 def verify_sha256(path: Path, expected: str | None) -> None:
     """Raise ModelCorruptError unless the file's sha256 is `expected` (None: no check)."""

@@ -328,7 +328,7 @@ def _verify_models(folder: Path, spec: PackSpec, files: list[str], progress: Pro
 
 
 def _manifest(spec: PackSpec, url: str, report: InstallReport, folder: Path) -> dict[str, Any]:
-    from core.models.base import sha256_file
+    from core.fsutil import sha256_file
 
     return {
         "pack": spec.name,

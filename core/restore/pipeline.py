@@ -12,7 +12,6 @@ nothing half written.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import time
@@ -32,7 +31,7 @@ from core.db.models import Photo
 from core.errors import IdfsrError, ImageReadError, JobCancelled
 from core.faces.manual import drawn_faces, with_drawn_faces
 from core.faces.types import DetectedFace, FaceBackend
-from core.fsutil import display_path
+from core.fsutil import display_path, sha256_file
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from core.library.imageio import inspect_image, load_image, suffix_supported
 from core.restore import compose, outputs
@@ -83,14 +82,10 @@ def collect_inputs(inputs: Sequence[Path]) -> tuple[list[Path], list[PhotoResult
 
 
 def _sha256(path: Path) -> str | None:
-    digest = hashlib.sha256()
     try:
-        with path.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
+        return sha256_file(path)
     except OSError:
         return None
-    return digest.hexdigest()
 
 
 def library_copies(ctx: AppContext, path: Path) -> tuple[list[int], datetime | None]:

