@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
@@ -20,7 +19,7 @@ from core.context import AppContext
 from core.db.errors import explain
 from core.errors import IdfsrError, JobCancelled
 from core.fsutil import display_path
-from core.jobs import CancelToken, Progress
+from core.jobs import CancelToken, Progress, ProgressThrottle
 from core.paths import AppPaths
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -101,15 +100,10 @@ class ProgressBars:
         # Plain lines instead of a redrawn bar: for logs and pipes (stderr not a terminal)
         # and beside --json, so a long job is never silent and stdout stays pure JSON.
         self.plain = (not sys.stderr.isatty()) if plain is None else plain
-        self._last_line = 0.0
+        self._lines = ProgressThrottle(self.PLAIN_EVERY_S)
 
     def _line(self, p: Progress) -> None:
-        now = time.monotonic()
-        finished = p.total is not None and p.done >= p.total
-        if p.stage == self.stage and not finished and now - self._last_line < self.PLAIN_EVERY_S:
-            return
-        self.stage, self._last_line = p.stage, now
-        if p.stage == "done":
+        if not self._lines.admit(p) or p.stage == "done":
             return
         unit = self.units.get(p.stage, self.unit)
         count = f"{p.done}/{p.total}" if p.total is not None else f"{p.done}"

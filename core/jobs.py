@@ -8,6 +8,7 @@ shows it as a tqdm bar, the GUI as a progress bar with a Cancel button.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -36,6 +37,28 @@ ProgressCallback = Callable[[Progress], None]
 
 def no_progress(_: Progress) -> None:
     """A progress callback that ignores every report."""
+
+
+class ProgressThrottle:
+    """Lets through at most one report per `interval_s` within a stage; the first report of
+    a stage and a stage's last unit always pass. Safe to call from several threads."""
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        self._stage: str | None = None
+        self._last = 0.0
+        self._lock = threading.Lock()
+
+    def admit(self, report: Progress) -> bool:
+        """Whether this report should be shown (and, if so, it counts as the last shown)."""
+        now = time.monotonic()
+        finished = report.total is not None and report.done >= report.total
+        with self._lock:
+            if (report.stage == self._stage and not finished
+                    and now - self._last < self.interval_s):
+                return False
+            self._stage, self._last = report.stage, now
+        return True
 
 
 class CancelToken:

@@ -9,7 +9,6 @@ throttled so a job reporting every file cannot flood the event loop.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +17,7 @@ from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
 from core.db.errors import explain
 from core.errors import IdfsrError, JobCancelled
-from core.jobs import CancelToken, Progress
+from core.jobs import CancelToken, Progress, ProgressThrottle
 
 log = logging.getLogger(__name__)
 
@@ -108,19 +107,11 @@ class _ThrottledProgress:
 
     def __init__(self, emit: Callable[[Progress], None]) -> None:
         self._emit = emit
-        self._last = 0.0
-        self._stage: str | None = None
-        self._lock = threading.Lock()
+        self._throttle = ProgressThrottle(PROGRESS_INTERVAL_S)
 
     def __call__(self, report: Progress) -> None:
-        now = time.monotonic()
-        with self._lock:
-            final = report.total is not None and report.done >= report.total
-            if report.stage == self._stage and not final and now - self._last < PROGRESS_INTERVAL_S:
-                return
-            self._stage = report.stage
-            self._last = now
-        self._emit(report)
+        if self._throttle.admit(report):
+            self._emit(report)
 
 
 class _TaskRunnable(QRunnable):
