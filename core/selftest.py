@@ -29,7 +29,7 @@ from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from core.library import service
 from core.library.imageio import load_image, suffix_supported
 from core.resources import demo_library_path
-from core.restore.report import PhotoResult
+from core.restore.report import FaceStatus, PhotoResult, RestoreStatus
 
 # One old photo with the two people the demo names in it (fitted first) and strangers
 # (the generic path). Few steps: the point is that every stage runs in the packaged app,
@@ -136,7 +136,7 @@ def _run_and_check(ctx: AppContext, report: SelfTestReport, progress: ProgressCa
     report.add("fit", all(f.steps == FIT_STEPS and f.path.is_file() for f in result.fits),
                f"{len(result.fits)} people fitted for {FIT_STEPS} steps")
     photos = result.restore.photos if result.restore is not None else []
-    restored = [p for p in photos if p.status == "restored" and p.output]
+    restored = [p for p in photos if p.status == RestoreStatus.RESTORED and p.output]
     report.add("restore", len(photos) == 1 and len(restored) == 1,
                "; ".join(f"{Path(p.source).name}: {p.status} {p.message}".strip()
                          for p in photos) or "nothing restored")
@@ -175,8 +175,8 @@ def _check_output(report: SelfTestReport, photo: PhotoResult) -> None:
         size_ok = abs(after.width - wanted[0]) <= 1 and abs(after.height - wanted[1]) <= 1
         report.add("output", size_ok, f"{output.name}: {after.width}x{after.height} "
                    f"(expected {wanted[0]}x{wanted[1]})")
-    done = [f for f in photo.faces if f.status == "restored"]
-    failed = [f for f in photo.faces if f.status == "failed"]
+    done = [f for f in photo.faces if f.status == FaceStatus.RESTORED]
+    failed = [f for f in photo.faces if f.status == FaceStatus.FAILED]
     personal = sum(1 for f in done if f.path == "personal")
     # A face already as sharp as the model restores is skipped, not failed: which faces
     # qualify depends on the bundled model's resolution, so only failures count.

@@ -8,6 +8,7 @@ import zlib
 from pathlib import Path
 
 import torch
+from pydantic import BaseModel
 
 from core.idfsr.checkpoint import save_model
 from core.idfsr.config import DiffusionConfig
@@ -62,3 +63,17 @@ def tiny_restorer_folder(folder: Path, seed: int = 0, size: int = SIZE) -> Path:
     save_model(net, None, folder, {"config_name": "test-tiny-restorer",
                                    "data": {"licence": "test"}})
     return folder
+
+
+def untyped_keys(model: BaseModel, where: str = "note") -> list[str]:
+    """Keys of a note (and its parts) that no field of the model names."""
+    found = [f"{where}.{k}" for k in (model.model_extra or {})]
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            found += untyped_keys(value, f"{where}.{name}")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    found += untyped_keys(item, f"{where}.{name}[{i}]")
+    return found

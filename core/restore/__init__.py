@@ -4,8 +4,10 @@ Modules, in the order a photo meets them: recognition (detect and embed with the
 library's face backend), matching (faces to persons, with a calibrated confidence),
 library_faces (a person's aligned crops cut from the original photos), reference (the
 reference photo for one face), compose (align, tone-match, paste back, upscale),
-outputs (new files, sidecars), report (what happened, as plain data), pipeline (the
-job), options (the user's knobs). Identity fitting on demand lives in core.fitting.
+encoding (the new image, like its source), notes (the JSON note, a typed model, and
+the XMP packet), outputs (new files beside their notes, never over anything), report
+(what happened, as plain data), pipeline (the job), options (the user's knobs).
+Identity fitting on demand lives in core.fitting.
 
 This package imports nothing heavy at import time of `core.restore` itself, so that
 core.fitting can use its helpers without a cycle.

@@ -8,50 +8,26 @@ an image that is there is complete with its notes; when any write fails (a full 
 a drive pulled out) the files of that output written so far are removed again and the
 error says plainly what happened (`OutputWriteError`). The original is only ever read.
 
-The image keeps the original's format where a restored photo can be stored in it, its
-EXIF (orientation set to upright, as the pixels now are) and its ICC profile; an XMP
-packet says that faces were restored by AI, embedded where the format has room for it
-and always in the `.xmp` sidecar.
+What is written comes from core.restore.encoding (the image, encoded like its source)
+and core.restore.notes (the JSON note and the XMP packet).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import io
-import json
 import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from importlib import metadata
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-from xml.sax.saxutils import escape, quoteattr
-
-import numpy as np
-from numpy.typing import NDArray
-from PIL import Image, PngImagePlugin
 
 from core.fsutil import is_temp_file
-from core.library.pixels import apply_orientation
+from core.restore.notes import NoteError, read_note
 
 log = logging.getLogger(__name__)
 
-_ORIENTATION = 0x0112
-_SOFTWARE = 0x0131
-_EXIF_IFD = 0x8769
-_PIXEL_X, _PIXEL_Y = 0xA002, 0xA003
-# (Pillow format to save, file suffix) per source format; GIF's 256 colours cannot hold a
-# restored photo, and formats Pillow cannot write become PNG.
-_FORMATS = {"JPEG": ("JPEG", ".jpg"), "MPO": ("JPEG", ".jpg"), "PNG": ("PNG", ".png"),
-            "TIFF": ("TIFF", ".tif"), "WEBP": ("WEBP", ".webp"), "BMP": ("BMP", ".bmp"),
-            "DIB": ("BMP", ".bmp"), "HEIF": ("HEIF", ".heic"), "GIF": ("PNG", ".png")}
-_SUFFIXES = {"JPEG": {".jpg", ".jpeg", ".jpe"}, "TIFF": {".tif", ".tiff"},
-             "HEIF": {".heic", ".heif", ".hif"}}
 SIDE_JSON = ".idfsr.json"
 SIDE_XMP = ".xmp"
 CROPS = "-crops"
@@ -77,142 +53,6 @@ class OutputWriteError(OSError):
         self.reason = f"{reason} ({folder})"
         super().__init__(cause.errno, f"{self.reason}; nothing of this output was left behind")
         self.disk_trouble = (cause.errno or 0) in _DISK_TROUBLE
-
-
-def app_version() -> str:
-    """The installed app's version, for the notes."""
-    try:
-        return metadata.version("idfsr-desktop")
-    except metadata.PackageNotFoundError:
-        return "dev"
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    """What the output keeps from the original file."""
-
-    format: str  # Pillow's name of the source format
-    suffix: str  # the source file's suffix, lower case
-    exif: Image.Exif | None
-    icc: bytes | None
-    alpha: NDArray[np.uint8] | None  # upright alpha, when the original has transparency
-    high_bit_depth: bool
-
-
-def read_source_info(path: Path) -> SourceInfo:
-    """Format, EXIF, ICC and alpha of an original that load_image has already read."""
-    suffix = path.suffix.lower()
-    try:
-        with Image.open(path) as img:
-            fmt = (img.format or "PNG").upper()
-            exif = img.getexif()
-            orientation = exif.get(_ORIENTATION, 1)
-            icc = img.info.get("icc_profile")
-            mode = img.mode
-            alpha = None
-            if mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
-                    mode == "P" and "transparency" in img.info):
-                band = img.convert("RGBA").getchannel("A")
-                upright = apply_orientation(band, orientation if isinstance(orientation, int)
-                                            else 1)
-                alpha = np.asarray(upright, np.uint8)
-            high = mode.startswith("I;16") or mode in ("I", "F")
-    except Exception as exc:  # noqa: BLE001 - metadata is a courtesy; the pixels were read
-        log.info("could not read metadata of %s: %s", path, exc)
-        return SourceInfo("PNG", suffix, None, None, None, False)
-    return SourceInfo(fmt, suffix, exif if len(exif) else None,
-                      icc if isinstance(icc, bytes) else None, alpha, high)
-
-
-def output_format(info: SourceInfo) -> tuple[str, str]:
-    """(Pillow format, suffix) of the output for this source."""
-    fmt, suffix = _FORMATS.get(info.format, ("PNG", ".png"))
-    if info.suffix in _SUFFIXES.get(fmt, {suffix}):
-        suffix = info.suffix  # keep `.jpeg`, `.tiff`, ... as the user named them
-    return fmt, suffix
-
-
-def _exif_bytes(info: SourceInfo, size: tuple[int, int]) -> bytes | None:
-    exif = Image.Exif()
-    if info.exif is not None:
-        exif = info.exif
-        try:
-            sub = exif.get_ifd(_EXIF_IFD)
-            if _PIXEL_X in sub:
-                sub[_PIXEL_X], sub[_PIXEL_Y] = size
-        except Exception:  # noqa: BLE001 - a damaged EXIF sub-IFD: keep the rest
-            pass
-    exif[_ORIENTATION] = 1
-    exif[_SOFTWARE] = f"IDFSR Desktop {app_version()} (faces restored by AI)"
-    try:
-        return bytes(exif.tobytes())
-    except Exception as exc:  # noqa: BLE001 - EXIF we cannot write again is dropped, said so
-        log.info("EXIF of the source could not be kept: %s", exc)
-        return None
-
-
-_TIFF_KEEP = (270, 271, 272, 306, 315, 33432)  # description, make, model, date, artist, (c)
-
-
-def _tiff_tags(info: SourceInfo) -> dict[int, Any]:
-    tags: dict[int, Any] = {}
-    if info.exif is not None:
-        tags.update({t: info.exif[t] for t in _TIFF_KEEP if t in info.exif})
-    tags[_ORIENTATION] = 1
-    tags[_SOFTWARE] = f"IDFSR Desktop {app_version()} (faces restored by AI)"
-    return tags
-
-
-def encode_image(pixels: NDArray[np.uint8], info: SourceInfo, xmp: bytes
-                 ) -> tuple[bytes, str, list[str]]:
-    """The restored photo encoded like its source: (bytes, suffix, warnings)."""
-    warnings: list[str] = []
-    fmt, suffix = output_format(info)
-    if info.format not in _FORMATS:
-        warnings.append(f"{info.format} cannot be written; saved as PNG")
-    elif info.format == "GIF":
-        warnings.append("a restored photo needs more than GIF's 256 colours; saved as PNG")
-    if info.high_bit_depth:
-        warnings.append("the source has more than 8 bits per sample; the output has 8")
-    img = Image.fromarray(pixels)
-    if info.alpha is not None and fmt in ("PNG", "WEBP", "TIFF"):
-        alpha = Image.fromarray(info.alpha).resize(img.size, Image.Resampling.BICUBIC)
-        img = img.convert("RGBA" if img.mode == "RGB" else "LA")
-        img.putalpha(alpha)
-    elif info.alpha is not None:
-        warnings.append(f"{fmt} has no transparency; it was laid on white")
-    kw: dict[str, Any] = {}
-    exif = _exif_bytes(info, img.size)
-    if info.icc:
-        kw["icc_profile"] = info.icc
-    if fmt == "JPEG" or fmt == "WEBP":
-        kw.update(quality=95, xmp=xmp)
-    elif fmt == "PNG":
-        png = PngImagePlugin.PngInfo()
-        png.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8"))
-        kw["pnginfo"] = png
-    elif fmt == "TIFF":
-        # A TIFF's "EXIF" is its own IFD (strip offsets and all): carry the descriptive
-        # tags over, not the layout.
-        kw["compression"] = "tiff_deflate"
-        kw["tiffinfo"] = _tiff_tags(info)
-        exif = None
-    elif fmt == "HEIF":
-        kw["quality"] = 92
-    if exif is not None and fmt != "BMP":
-        kw["exif"] = exif
-    buf = io.BytesIO()
-    try:
-        img.save(buf, fmt, **kw)
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        if fmt == "JPEG":
-            raise
-        warnings.append(f"{fmt} could not be written ({exc}); saved as JPEG")
-        buf = io.BytesIO()
-        img.convert("RGB" if img.mode != "L" else "L").save(
-            buf, "JPEG", quality=95, xmp=xmp, **({"exif": exif} if exif else {}))
-        suffix = ".jpg"
-    return buf.getvalue(), suffix, warnings
 
 
 def write_new(path: Path, data: bytes) -> None:
@@ -249,21 +89,6 @@ def write_new(path: Path, data: bytes) -> None:
 def _taken(folder: Path, stem: str, suffix: str) -> bool:
     names = (stem + suffix, stem + SIDE_JSON, stem + SIDE_XMP, stem + CROPS)
     return any((folder / n).exists() or (folder / n).is_symlink() for n in names)
-
-
-def write_unique(folder: Path, base: str, suffix: str, data: bytes) -> Path:
-    """Write `data` as `<base>-restored<suffix>` (or -2, -3, ...) where no output exists."""
-    for n in range(1, 100_000):
-        stem = f"{base}-restored" if n == 1 else f"{base}-restored-{n}"
-        if _taken(folder, stem, suffix):
-            continue
-        target = folder / (stem + suffix)
-        try:
-            write_new(target, data)
-        except FileExistsError:
-            continue  # someone took it meanwhile
-        return target
-    raise OSError(f"no free output name for {base} in {folder}")
 
 
 class _Written:
@@ -326,12 +151,9 @@ def write_output(folder: Path, base: str, suffix: str, image: bytes,
 def _unfinished(note: Path) -> bool:
     """Whether a note is one of ours whose image was never written (its run was killed)."""
     try:
-        data = json.loads(note.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        image = Path(read_note(note).output or "")
+    except NoteError:
         return False
-    if not isinstance(data, dict) or not str(data.get("format", "")).startswith("idfsr-"):
-        return False
-    image = Path(str(data.get("output") or ""))
     return image.parent == note.parent and not (image.exists() or image.is_symlink())
 
 
@@ -385,16 +207,6 @@ def sidecar_paths(image: Path) -> tuple[Path, Path, Path]:
             stem.with_name(stem.name + CROPS))
 
 
-def json_bytes(data: dict[str, Any]) -> bytes:
-    """A note as the bytes of its JSON file."""
-    return json.dumps(data, indent=2, ensure_ascii=False, default=str).encode("utf-8")
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """A new JSON file (atomic, never over an existing one)."""
-    write_new(path, json_bytes(data))
-
-
 def export_output(image: Path, out_dir: Path) -> Path:
     """Copy a restored photo and its notes into `out_dir` under a free name; returns the copy.
 
@@ -403,71 +215,17 @@ def export_output(image: Path, out_dir: Path) -> Path:
     (they are for reviewing, not keeping).
     """
     side_json, side_xmp, _ = sidecar_paths(image)
-    note = json.loads(side_json.read_text(encoding="utf-8"))
-    base = Path(str(note.get("source") or image.stem)).stem
+    note = read_note(side_json)
+    base = Path(note.source or image.stem).stem
     xmp = side_xmp.read_bytes() if side_xmp.is_file() else None
 
     def notes(target: Path, put: Put) -> None:
         new_json, new_xmp, _ = sidecar_paths(target)
         if xmp is not None:
             put(new_xmp, xmp)
-        put(new_json, json_bytes({**note, "output": str(target), "exported_from": str(image)}))
+        copy = note.model_copy(update={"output": str(target), "exported_from": str(image)})
+        put(new_json, copy.to_bytes())
 
     return write_output(out_dir, base, image.suffix, image.read_bytes(), notes)
 
 
-def png_bytes(pixels: NDArray[np.uint8]) -> bytes:
-    """Pixels as the bytes of a PNG file."""
-    buf = io.BytesIO()
-    Image.fromarray(pixels).save(buf, "PNG")
-    return buf.getvalue()
-
-
-def write_png(path: Path, pixels: NDArray[np.uint8]) -> None:
-    """A new PNG file (atomic, never over an existing one)."""
-    write_new(path, png_bytes(pixels))
-
-
-def xmp_packet(*, source: str, model_sha256: str, persons: Sequence[str], faces: int,
-               personal: int, when: datetime | None = None) -> bytes:
-    """An XMP packet saying that faces of this photo were restored by AI, with what and whom."""
-    when = when or datetime.now(UTC)
-    text = (f"{faces} face(s) restored by AI (IDFSR Desktop {app_version()}, personalised "
-            f"face super-resolution); {personal} as a known person, the rest without a "
-            "personal identity. The rest of the photo was enlarged conventionally.")
-    people = "".join(f"<rdf:li>{escape(p)}</rdf:li>" for p in persons)
-    body = (
-        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
-        '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
-        ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
-        '  <rdf:Description rdf:about=""\n'
-        '    xmlns:dc="http://purl.org/dc/elements/1.1/"\n'
-        '    xmlns:xmp="http://ns.adobe.com/xap/1.0/"\n'
-        '    xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/"\n'
-        '    xmlns:idfsr="urn:x-idfsr-desktop:restore:1.0/"\n'
-        f'    xmp:CreatorTool={quoteattr("IDFSR Desktop " + app_version())}\n'
-        f'    xmp:ModifyDate="{when.isoformat(timespec="seconds")}"\n'
-        '    Iptc4xmpExt:DigitalSourceType='
-        '"http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"\n'
-        f'    idfsr:Source={quoteattr(source)}\n'
-        f'    idfsr:ModelSHA256="{escape(model_sha256)}"\n'
-        f'    idfsr:FacesRestored="{faces}"\n'
-        f'    idfsr:FacesPersonal="{personal}">\n'
-        f'   <dc:description><rdf:Alt><rdf:li xml:lang="x-default">{escape(text)}'
-        '</rdf:li></rdf:Alt></dc:description>\n'
-        f'   <idfsr:Persons><rdf:Bag>{people}</rdf:Bag></idfsr:Persons>\n'
-        '  </rdf:Description>\n'
-        ' </rdf:RDF>\n'
-        '</x:xmpmeta>\n'
-        '<?xpacket end="w"?>')
-    return body.encode("utf-8")
-
-
-def write_crops(folder: Path, crops: dict[str, NDArray[np.uint8]],
-                on_written: Callable[[str, Path], None]) -> None:
-    """Per-face crops as new PNGs in the output's crops folder."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, pixels in crops.items():
-        path = folder / f"{name}.png"
-        write_png(path, pixels)
-        on_written(name, path)

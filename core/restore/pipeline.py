@@ -17,7 +17,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +35,20 @@ from core.fsutil import display_path, sha256_file
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from core.library.imageio import inspect_image, load_image, suffix_supported
 from core.restore import compose, outputs
+from core.restore.encoding import app_version, encode_image, png_bytes, read_source_info
 from core.restore.matching import MIN_CONFIDENCE, Match, match_faces, user_match
+from core.restore.notes import (
+    NoteFace,
+    NoteFaceBackend,
+    NoteModel,
+    NoteOptions,
+    RestoreNote,
+    now_iso,
+    xmp_packet,
+)
 from core.restore.options import AUTO_SCALE, NOBODY, RestoreOptions
 from core.restore.recognition import cosine, detect_all
-from core.restore.report import FaceResult, PhotoResult, RestoreReport
+from core.restore.report import FaceResult, FaceStatus, PhotoResult, RestoreReport, RestoreStatus
 from core.restore.session import RestoreSession
 
 STAGE = "restore"
@@ -76,7 +86,7 @@ def collect_inputs(inputs: Sequence[Path]) -> tuple[list[Path], list[PhotoResult
         elif path.is_file():
             found.append(path)
         else:
-            problems.append(PhotoResult(str(path), "error", "no such file or folder"))
+            problems.append(PhotoResult(str(path), RestoreStatus.ERROR, "no such file or folder"))
     unique = list(dict.fromkeys(Path(os.path.abspath(p)) for p in found))
     return unique, problems
 
@@ -144,7 +154,7 @@ def _restore_face(run: RestoreSession, rgb: NDArray[np.uint8], canvas: NDArray[n
     fr.lr_size = aligned.lr_size
     large = aligned.face_px >= LARGE_FACE * size
     if large and not run.options.large_faces:
-        fr.status, fr.path = "skipped", ""
+        fr.status, fr.path = FaceStatus.SKIPPED, ""
         fr.message = (f"already sharp: the face is {aligned.face_px:.0f} px across, as much "
                       f"as the model restores ({size} px); --large-faces cleans it too")
         return {}
@@ -166,7 +176,7 @@ def _restore_face(run: RestoreSession, rgb: NDArray[np.uint8], canvas: NDArray[n
         sigma = compose.grain_sigma(rgb, det.box)
         result = compose.add_grain(result, aligned.lr_size, sigma, run.options.seed + fr.number)
     compose.paste_face(canvas, result, aligned, rgb.shape)
-    fr.status = "restored"
+    fr.status = FaceStatus.RESTORED
     if large:
         done.notes.append(f"cleaned at the model's {size} px: the face is "
                           f"{aligned.face_px:.0f} px across, so it is no sharper than that")
@@ -241,9 +251,9 @@ def find_faces(ctx: AppContext, path: Path, options: RestoreOptions | None = Non
     (cancel or CancelToken()).raise_if_cancelled()
     found = _find(ctx, face_backend(ctx), path, options)
     h, w = found.rgb.shape[:2]
-    result = PhotoResult(str(path), "found" if found.detected else "no_faces",
-                         "" if found.detected else "no faces found", width=w, height=h,
-                         warnings=found.warnings)
+    status = RestoreStatus.FOUND if found.detected else RestoreStatus.NO_FACES
+    result = PhotoResult(str(path), status, "" if found.detected else "no faces found",
+                         width=w, height=h, warnings=found.warnings)
     for i, det in enumerate(found.detected):
         result.faces.append(FaceResult(i + 1, det.box, np.asarray(det.landmarks).tolist(),
                                        det.size_px, det.score, found.matches[i]))
@@ -262,7 +272,7 @@ def restore_photo(run: RestoreSession, path: Path, out_dir: Path) -> PhotoResult
     h, w = rgb.shape[:2]
     result.width, result.height = w, h
     if not detected:
-        result.status = "no_faces"
+        result.status = RestoreStatus.NO_FACES
         result.message = "no faces found: nothing to restore, nothing written"
         result.seconds = time.monotonic() - started
         return result
@@ -287,62 +297,55 @@ def restore_photo(run: RestoreSession, path: Path, out_dir: Path) -> PhotoResult
                         det.score, matches[i])
         result.faces.append(fr)
         if o.faces is not None and fr.number not in o.faces:
-            fr.status, fr.message = "skipped", "not asked for (--faces)"
+            fr.status, fr.message = FaceStatus.SKIPPED, "not asked for (--faces)"
             continue
         try:
             crops = _restore_face(run, rgb, canvas, det, embeddings[i], fr, photo_date,
                                   colourless_photo)
         except (ValueError, np.linalg.LinAlgError, cv2.error) as exc:
-            fr.status, fr.message = "failed", f"could not restore this face: {exc}"
+            fr.status, fr.message = FaceStatus.FAILED, f"could not restore this face: {exc}"
             continue
         for name, crop in crops.items():
             face_crops[f"face-{fr.number:02d}-{name}"] = crop
     result.seconds = time.monotonic() - started
-    if not any(f.status == "restored" for f in result.faces):
+    if not any(f.status == FaceStatus.RESTORED for f in result.faces):
         # A copy that is only enlarged, labelled as restored by AI, would mislead.
-        result.status = "unchanged"
+        result.status = RestoreStatus.UNCHANGED
         result.message = "no face was restored (see the faces): nothing written"
         return result
     pixels: NDArray[np.uint8] = (np.asarray(cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY), np.uint8)
                                  if gray else canvas)
     _write(run, path, out_dir, result, pixels, face_crops)
-    result.status = "restored"
+    result.status = RestoreStatus.RESTORED
     result.seconds = time.monotonic() - started
     return result
 
 
-def _note(run: RestoreSession, path: Path, result: PhotoResult) -> dict[str, Any]:
+def _note(run: RestoreSession, path: Path, result: PhotoResult) -> RestoreNote:
     """The sidecar's content."""
-    return {
-        "format": "idfsr-restore/1",
-        "note": "Faces in this photo were restored by AI (personalised face super-resolution). "
-                "They are a plausible reconstruction, not a record of what the camera saw.",
-        "app": f"IDFSR Desktop {outputs.app_version()}",
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "source": display_path(path), "source_sha256": _sha256(path),
-        "output": result.output,
-        "model": {"path": str(run.loaded.path), "sha256": run.loaded.sha256,
-                  "size": run.loaded.size},
-        "face_backend": {"name": run.backend.name, "model_id": run.backend.model_id},
-        "options": run.options.to_dict(),
-        "scale": result.scale, "width": result.width, "height": result.height,
-        "faces": [f.to_dict() for f in result.faces],
-        "warnings": result.warnings,
-    }
+    return RestoreNote(
+        app=f"IDFSR Desktop {app_version()}", created_at=now_iso(),
+        source=display_path(path), source_sha256=_sha256(path), output=result.output,
+        model=NoteModel(path=str(run.loaded.path), sha256=run.loaded.sha256,
+                        size=run.loaded.size),
+        face_backend=NoteFaceBackend(name=run.backend.name, model_id=run.backend.model_id),
+        options=NoteOptions.model_validate(run.options.to_dict()),
+        scale=result.scale, width=result.width, height=result.height,
+        faces=[NoteFace.of(f) for f in result.faces], warnings=result.warnings)
 
 
 def _write(run: RestoreSession, path: Path, out_dir: Path, result: PhotoResult,
            pixels: NDArray[np.uint8], face_crops: dict[str, NDArray[np.uint8]]) -> None:
-    restored = [f for f in result.faces if f.status == "restored"]
+    restored = [f for f in result.faces if f.status == FaceStatus.RESTORED]
     persons = sorted({f.match.name or f"#{f.match.person_id}" for f in restored
                       if f.path == "personal"})
-    xmp = outputs.xmp_packet(source=path.name, model_sha256=run.loaded.sha256, persons=persons,
+    xmp = xmp_packet(source=path.name, model_sha256=run.loaded.sha256, persons=persons,
                              faces=len(restored),
                              personal=sum(f.path == "personal" for f in restored))
-    info = outputs.read_source_info(path)
-    data, suffix, warnings = outputs.encode_image(pixels, info, xmp)
+    info = read_source_info(path)
+    data, suffix, warnings = encode_image(pixels, info, xmp)
     result.warnings.extend(warnings)
-    crops = ({name: outputs.png_bytes(c) for name, c in face_crops.items()}
+    crops = ({name: png_bytes(c) for name, c in face_crops.items()}
              if run.options.save_crops else {})
     run.cancel.raise_if_cancelled()  # last point to stop with nothing written
 
@@ -359,7 +362,7 @@ def _write(run: RestoreSession, path: Path, out_dir: Path, result: PhotoResult,
                     f.crops[kind] = str(written)
         put(side_xmp, xmp)
         result.output, result.xmp, result.sidecar = str(image), str(side_xmp), str(side_json)
-        put(side_json, outputs.json_bytes(_note(run, path, result)))
+        put(side_json, _note(run, path, result).to_bytes())
 
     try:
         outputs.write_output(out_dir, path.stem, suffix, data, notes)
@@ -405,20 +408,21 @@ def restore_photos(
             result = restore_photo(run, path, out_dir)
         except JobCancelled:
             report.cancelled = True
-            report.photos.append(PhotoResult(str(path), "cancelled", "stopped before it was "
-                                             "written"))
+            report.photos.append(PhotoResult(str(path), RestoreStatus.CANCELLED,
+                                             "stopped before it was written"))
             break
         except ImageReadError as exc:
-            result = PhotoResult(str(path), "error", f"cannot read the photo: {exc}")
+            result = PhotoResult(str(path), RestoreStatus.ERROR, f"cannot read the photo: {exc}")
         except IdfsrError as exc:
-            result = PhotoResult(str(path), "error", str(exc))
+            result = PhotoResult(str(path), RestoreStatus.ERROR, str(exc))
         except OSError as exc:
-            result = PhotoResult(str(path), "error",
+            result = PhotoResult(str(path), RestoreStatus.ERROR,
                                  f"cannot write the result: {exc.strerror or exc}")
             if isinstance(exc, outputs.OutputWriteError) and exc.disk_trouble:
                 # Every other photo would fail alike, after minutes of work each.
                 report.photos.append(result)
-                report.photos += [PhotoResult(str(p), "error", f"not restored: {exc.reason}")
+                report.photos += [PhotoResult(str(p), RestoreStatus.ERROR,
+                                              f"not restored: {exc.reason}")
                                   for p in files[n + 1:]]
                 break
         except (RuntimeError, MemoryError) as exc:
@@ -426,7 +430,8 @@ def restore_photos(
 
             if not isinstance(exc, MemoryError) and not is_out_of_memory(exc):
                 raise
-            result = PhotoResult(str(path), "error", "not enough memory to restore this photo "
+            result = PhotoResult(str(path), RestoreStatus.ERROR,
+                                 "not enough memory to restore this photo "
                                  "(try fewer --candidates or a smaller --scale)")
         report.photos.append(result)
     report.fitted = run.fitted

@@ -10,9 +10,7 @@ with its own notes and crops; the earlier output stays, the original is only rea
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
@@ -26,8 +24,10 @@ from core.fsutil import sha256_file
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from core.library.imageio import load_image
 from core.restore import compose, outputs
+from core.restore.encoding import encode_image, png_bytes, read_source_info
+from core.restore.notes import NoteError, NoteFace, now_iso, read_note, xmp_packet
 from core.restore.pipeline import candidate_crop
-from core.restore.report import FaceResult, PhotoResult
+from core.restore.report import FaceResult, FaceStatus, PhotoResult
 
 STAGE = "compose"
 
@@ -63,13 +63,18 @@ def recompose(ctx: AppContext, result: PhotoResult, choices: dict[int, int],
     cancel = cancel or CancelToken()
     if result.output is None or result.sidecar is None:
         raise IdfsrError("this photo has no restored output to choose candidates in")
-    note = json.loads(Path(result.sidecar).read_text(encoding="utf-8"))
-    size = int(note["model"]["size"])
-    options = note.get("options") or {}
+    try:
+        note = read_note(Path(result.sidecar))
+    except NoteError as exc:
+        raise IdfsrError(f"{exc}; restore the photo again") from None
+    size = note.model.size
+    if size <= 0:
+        raise IdfsrError(f"{Path(result.sidecar).name} does not say the model's size; "
+                         "restore the photo again")
     source = Path(result.source)
     progress(Progress(STAGE, 0, 1, f"composing {source.name} again"))
     try:
-        if note.get("source_sha256") not in (None, sha256_file(source)):
+        if note.source_sha256 not in (None, sha256_file(source)):
             raise IdfsrError(f"{source.name} has changed since it was restored; restore it "
                              "again")
         with load_image(source, max_pixels=ctx.settings.index.max_image_pixels) as img:
@@ -84,7 +89,7 @@ def recompose(ctx: AppContext, result: PhotoResult, choices: dict[int, int],
         cancel.raise_if_cancelled()
         face.crops = {}
         current = chosen_index(face)
-        if face.status != "restored" or current is None:
+        if face.status != FaceStatus.RESTORED or current is None:
             continue
         pick = choices.get(face.number, current)
         if not 0 <= pick < len(face.candidates):
@@ -95,26 +100,26 @@ def recompose(ctx: AppContext, result: PhotoResult, choices: dict[int, int],
                              "to choose among them")
         pixels = _read_rgb(kept)
         aligned = compose.align_face(rgb, face.landmarks, size)
-        if options.get("keep_grain"):
+        if note.options.keep_grain:
             sigma = compose.grain_sigma(rgb, face.box)
             pixels = compose.add_grain(pixels, aligned.lr_size, sigma,
-                                       int(options.get("seed", 0)) + face.number)
+                                       (note.options.seed or 0) + face.number)
         compose.paste_face(canvas, pixels, aligned, rgb.shape)
         face.candidates = [replace(c, chosen=i == pick) for i, c in enumerate(face.candidates)]
         face.identity_similarity_after = face.candidates[pick].identity_similarity
         for kind, where in original.crops.items():
             if kind != "result" and Path(where).is_file():
                 crops[f"face-{face.number:02d}-{kind}"] = Path(where).read_bytes()
-        crops[f"face-{face.number:02d}-result"] = outputs.png_bytes(pixels)
+        crops[f"face-{face.number:02d}-result"] = png_bytes(pixels)
     image: NDArray[np.uint8] = (np.asarray(cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY), np.uint8)
                                 if gray else canvas)
-    restored = [f for f in faces if f.status == "restored"]
+    restored = [f for f in faces if f.status == FaceStatus.RESTORED]
     persons = sorted({f.match.name or f"#{f.match.person_id}" for f in restored
                       if f.path == "personal"})
-    xmp = outputs.xmp_packet(source=source.name, model_sha256=note["model"]["sha256"],
+    xmp = xmp_packet(source=source.name, model_sha256=note.model.sha256,
                              persons=persons, faces=len(restored),
                              personal=sum(f.path == "personal" for f in restored))
-    data, suffix, warnings = outputs.encode_image(image, outputs.read_source_info(source), xmp)
+    data, suffix, warnings = encode_image(image, read_source_info(source), xmp)
     done = replace(result, faces=faces,
                    warnings=list(dict.fromkeys([*result.warnings, *warnings])))
     cancel.raise_if_cancelled()  # last point to stop with nothing written
@@ -128,10 +133,9 @@ def recompose(ctx: AppContext, result: PhotoResult, choices: dict[int, int],
             next(f for f in faces if f.number == int(number)).crops[kind] = str(written)
         put(side_xmp, xmp)
         done.output, done.xmp, done.sidecar = str(target), str(side_xmp), str(side_json)
-        put(side_json, outputs.json_bytes({
-            **note, "output": str(target), "recomposed_from": result.output,
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "faces": [f.to_dict() for f in faces], "warnings": done.warnings}))
+        put(side_json, note.model_copy(update={
+            "output": str(target), "recomposed_from": result.output, "created_at": now_iso(),
+            "faces": [NoteFace.of(f) for f in faces], "warnings": done.warnings}).to_bytes())
 
     outputs.write_output(Path(out_dir or Path(result.output).parent), source.stem, suffix,
                          data, notes)

@@ -3,14 +3,38 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from core.fsutil import display_path
-from core.restore.matching import Match
+
+if TYPE_CHECKING:  # matching pulls in faiss and the database; the notes need neither
+    from core.restore.matching import Match
 
 
 def _r(v: float | None, digits: int = 4) -> float | None:
     return None if v is None else round(float(v), digits)
+
+
+class FaceStatus(StrEnum):
+    """What became of one face of a photo."""
+
+    PENDING = "pending"  # found, not (yet) restored: a review before restoring
+    RESTORED = "restored"
+    SKIPPED = "skipped"  # not asked for, or already as sharp as the model makes it
+    FAILED = "failed"
+
+
+class RestoreStatus(StrEnum):
+    """What became of one input photo."""
+
+    PENDING = "pending"
+    FOUND = "found"  # its faces were found for review (find_faces); nothing restored
+    RESTORED = "restored"  # a new output was written
+    UNCHANGED = "unchanged"  # no face was restored: nothing written
+    NO_FACES = "no_faces"
+    ERROR = "error"
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)
@@ -38,7 +62,7 @@ class FaceResult:
     size_px: float
     det_score: float
     match: Match
-    status: str = "pending"  # restored | skipped | failed
+    status: FaceStatus = FaceStatus.PENDING
     path: str = ""  # "personal" (the person's fitted identity) or "generic" (null identity)
     message: str = ""
     lr_size: int = 0  # the face's own resolution across the crop (photo pixels)
@@ -75,7 +99,7 @@ class PhotoResult:
     """One input photo: what was written, its faces, or why nothing was."""
 
     source: str
-    status: str = "pending"  # restored | unchanged | no_faces | error | cancelled | found
+    status: RestoreStatus = RestoreStatus.PENDING
     message: str = ""
     output: str | None = None
     sidecar: str | None = None
@@ -110,7 +134,7 @@ class RestoreReport:
     @property
     def errors(self) -> int:
         """Photos that could not be restored for a reason worth an exit code."""
-        return sum(p.status == "error" for p in self.photos)
+        return sum(p.status == RestoreStatus.ERROR for p in self.photos)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON output."""
@@ -122,6 +146,6 @@ class RestoreReport:
                             "written": sum(p.output is not None for p in self.photos),
                             "errors": self.errors,
                             "faces": len(faces),
-                            "restored": sum(f.status == "restored" for f in faces),
+                            "restored": sum(f.status == FaceStatus.RESTORED for f in faces),
                             "personal": sum(f.path == "personal" for f in faces),
                             "generic": sum(f.path == "generic" for f in faces)}}

@@ -16,6 +16,7 @@ import pytest
 
 from core.context import AppContext
 from core.restore import outputs
+from core.restore.notes import RestoreNote
 from core.restore.options import RestoreOptions
 from core.restore.pipeline import restore_photos
 
@@ -143,7 +144,7 @@ def test_what_a_killed_run_left_is_swept_later(tmp_path: Path) -> None:
         side_json, side_xmp, crops = outputs.sidecar_paths(image)
         put(crops / "face-01-lr.png", b"png")
         put(side_xmp, b"<x/>")
-        put(side_json, outputs.json_bytes({"format": "idfsr-restore/1", "output": str(image)}))
+        put(side_json, RestoreNote(output=str(image)).to_bytes())
 
     done = outputs.write_output(tmp_path, "a", ".jpg", b"jpeg", notes)
     # A run killed after the notes, before its image (which is always last).

@@ -11,10 +11,11 @@ import pytest
 from PIL import Image, ImageCms
 
 from core.errors import IdfsrError
-from core.restore import outputs
+from core.restore import encoding, outputs
+from core.restore.notes import xmp_packet
 from core.restore.options import RestoreOptions, parse_faces, parse_person_choice
 
-XMP = outputs.xmp_packet(source="a.jpg", model_sha256="ab" * 32, persons=["Ann <&>"], faces=2,
+XMP = xmp_packet(source="a.jpg", model_sha256="ab" * 32, persons=["Ann <&>"], faces=2,
                          personal=1)
 
 
@@ -25,7 +26,7 @@ def _pixels(w: int = 40, h: int = 30) -> np.ndarray:
 def test_names_are_new_and_nothing_is_overwritten(tmp_path: Path) -> None:
     (tmp_path / "a-restored.jpg").write_bytes(b"mine")
     (tmp_path / "a-restored-2.idfsr.json").write_bytes(b"{}")  # a note alone blocks the name
-    got = outputs.write_unique(tmp_path, "a", ".jpg", b"new")
+    got = outputs.write_output(tmp_path, "a", ".jpg", b"new", lambda image, put: None)
     assert got.name == "a-restored-3.jpg" and got.read_bytes() == b"new"
     assert (tmp_path / "a-restored.jpg").read_bytes() == b"mine"
     with pytest.raises(FileExistsError):
@@ -41,8 +42,8 @@ def test_jpeg_keeps_exif_and_icc_and_is_upright(tmp_path: Path) -> None:
     exif[0x010F] = "Kodak"
     src = tmp_path / "old.jpeg"
     Image.fromarray(_pixels()).save(src, quality=90, exif=exif, icc_profile=icc)
-    info = outputs.read_source_info(src)
-    data, suffix, warnings = outputs.encode_image(_pixels(60, 80), info, XMP)
+    info = encoding.read_source_info(src)
+    data, suffix, warnings = encoding.encode_image(_pixels(60, 80), info, XMP)
     assert suffix == ".jpeg" and warnings == []
     img = Image.open(io.BytesIO(data))
     assert img.format == "JPEG" and img.size == (60, 80)
@@ -57,7 +58,7 @@ def test_png_keeps_alpha_and_carries_the_note(tmp_path: Path) -> None:
     rgba = np.dstack([_pixels(), np.full((30, 40), 100, np.uint8)])
     src = tmp_path / "a.png"
     Image.fromarray(rgba, "RGBA").save(src)
-    data, suffix, _ = outputs.encode_image(_pixels(80, 60), outputs.read_source_info(src), XMP)
+    data, suffix, _ = encoding.encode_image(_pixels(80, 60), encoding.read_source_info(src), XMP)
     img = Image.open(io.BytesIO(data))
     assert suffix == ".png" and img.mode == "RGBA" and img.size == (80, 60)
     assert abs(int(np.asarray(img)[..., 3].mean()) - 100) <= 1
@@ -67,11 +68,11 @@ def test_png_keeps_alpha_and_carries_the_note(tmp_path: Path) -> None:
 def test_gif_and_grey(tmp_path: Path) -> None:
     gif = tmp_path / "a.gif"
     Image.fromarray(_pixels()).convert("P").save(gif)
-    data, suffix, warnings = outputs.encode_image(_pixels(), outputs.read_source_info(gif), XMP)
+    data, suffix, warnings = encoding.encode_image(_pixels(), encoding.read_source_info(gif), XMP)
     assert suffix == ".png" and any("GIF" in w for w in warnings)
     grey = tmp_path / "g.tif"
     Image.fromarray(_pixels()[..., 0]).save(grey)
-    data, suffix, _ = outputs.encode_image(_pixels()[..., 0], outputs.read_source_info(grey), XMP)
+    data, suffix, _ = encoding.encode_image(_pixels()[..., 0], encoding.read_source_info(grey), XMP)
     img = Image.open(io.BytesIO(data))
     assert suffix == ".tif" and img.format == "TIFF" and img.mode == "L"
 

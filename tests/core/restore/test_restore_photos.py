@@ -11,14 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from restore_support import png_bomb
+from restore_support import png_bomb, untyped_keys
 
 from core.context import AppContext
 from core.errors import JobCancelled
 from core.fitting import fit_status, load_idfsr
 from core.jobs import CancelToken, Progress
+from core.restore.notes import read_note
 from core.restore.options import PersonChoice, RestoreOptions
 from core.restore.pipeline import restore_photos
+from core.restore.report import FaceStatus
 
 FAST = dict(steps=2, candidates=2, fit_steps=2)
 
@@ -69,6 +71,9 @@ def test_group_photo_restored_as_its_people(lib: AppContext, model_dir: Path, ol
         assert img.getexif().get(0x0112) == 1
         assert b"compositeWithTrainedAlgorithmicMedia" in (img.info.get("xmp") or b"")
     note = json.loads(Path(photo.sidecar or "").read_text())
+    typed = read_note(Path(photo.sidecar or ""))  # every key written is a typed field
+    assert untyped_keys(typed) == [] and json.loads(typed.to_bytes()) == note
+    assert typed.faces[0].status is FaceStatus.RESTORED
     assert note["source_sha256"] == before["group.jpg"]
     assert note["model"]["sha256"] == load_idfsr(lib, str(model_dir)).sha256
     assert note["options"]["steps"] == 2
