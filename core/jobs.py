@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from core.errors import JobCancelled
 
@@ -33,6 +34,16 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+class JobState(StrEnum):
+    """Where a long job stands: waiting its turn, running, or how it ended."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 def no_progress(_: Progress) -> None:

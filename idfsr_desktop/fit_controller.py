@@ -23,7 +23,7 @@ from PySide6.QtCore import QObject, Signal
 
 from core.context import AppContext
 from core.engine_process import EngineProcess
-from core.jobs import CancelToken, Progress, ProgressCallback
+from core.jobs import CancelToken, JobState, Progress, ProgressCallback
 from core.model_status import RestorationModel, restoration_model
 from idfsr_desktop.eta import Estimator, duration_text
 from idfsr_desktop.task_runner import TaskHandle, TaskRunner
@@ -52,7 +52,7 @@ NO_MODEL = ("No restoration model is installed, so there is nothing to fit ident
 class FitState:
     """Where one person's fit stands."""
 
-    status: str  # "queued", "running", "done", "failed" or "cancelled"
+    status: JobState
     label: str
     estimator: Estimator = field(default_factory=Estimator)
     outcome: Any = None  # core.fitting.FitOutcome once done
@@ -62,7 +62,7 @@ class FitState:
     @property
     def active(self) -> bool:
         """Queued or running."""
-        return self.status in ("queued", "running")
+        return self.status in (JobState.QUEUED, JobState.RUNNING)
 
     @property
     def fraction(self) -> float | None:
@@ -72,7 +72,7 @@ class FitState:
 
     def progress_text(self) -> str:
         """'Step 120 of 300 · about 2 min left', 'Queued', 'Starting…'."""
-        if self.status == "queued":
+        if self.status == JobState.QUEUED:
             return "Queued"
         last = self.estimator.last
         if last is None:
@@ -169,7 +169,7 @@ class FitController(QObject):
                 continue
             if not self.is_busy():
                 self._batch = 0
-            self._states[person_id] = FitState("queued", label)
+            self._states[person_id] = FitState(JobState.QUEUED, label)
             self._queue.append(person_id)
             self._batch += 1
             added += 1
@@ -185,7 +185,7 @@ class FitController(QObject):
         if person_id in self._queue:
             self._queue.remove(person_id)
             self._batch -= 1
-            state.status = "cancelled"
+            state.status = JobState.CANCELLED
             self.changed.emit(person_id)
         elif state.handle is not None:
             state.handle.cancel()
@@ -248,7 +248,7 @@ class FitController(QObject):
         state = self._states[person_id]
         device = None if self.device == self._ctx.settings.device else self.device
         job = self._fit_job(person_id, device)
-        state.status = "running"
+        state.status = JobState.RUNNING
         state.estimator = Estimator()
         handle = self._runner.submit(
             job, title=f"Fitting {state.label}",
@@ -267,7 +267,7 @@ class FitController(QObject):
 
     def _on_finished(self, person_id: int, outcome: Any) -> None:
         state = self._states[person_id]
-        state.status, state.outcome = "done", outcome
+        state.status, state.outcome = JobState.DONE, outcome
         self._durations.append(float(getattr(outcome, "seconds", 0.0)) or state.estimator.elapsed())
         path = getattr(outcome, "path", None)
         if path is not None:
@@ -275,10 +275,10 @@ class FitController(QObject):
 
     def _on_failed(self, person_id: int, message: str) -> None:
         state = self._states[person_id]
-        state.status, state.message = "failed", message
+        state.status, state.message = JobState.FAILED, message
 
     def _on_cancelled(self, person_id: int) -> None:
-        self._states[person_id].status = "cancelled"
+        self._states[person_id].status = JobState.CANCELLED
 
     def _on_ended(self) -> None:
         done, self._current = self._current, None

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.jobs import JobState
 from idfsr_desktop.eta import duration_text
 from idfsr_desktop.fit_controller import FitController
 from idfsr_desktop.theme import error_colour, title_font
@@ -74,17 +75,17 @@ class FitPanelWidget(QFrame):
             return
         state = self.fits.state(pid)
         fitted = self.fits.is_fitted(pid)
-        running = state is not None and state.status == "running"
+        running = state is not None and state.status == JobState.RUNNING
         active = state is not None and state.active
         self.bar.setVisible(running)
         self.cancel_button.setVisible(active)
         self.fit_button.setVisible(not active)
         self.fit_button.setEnabled(self.fits.available)
         self.fit_button.setToolTip(self.fits.unavailable_reason or LEARN_TIP)
-        self.fit_button.setText("Learn Again" if fitted or (state and state.status == "done")
-                                else LEARN)
+        self.fit_button.setText("Learn Again" if fitted
+                                or (state and state.status == JobState.DONE) else LEARN)
         error = False
-        if state is not None and state.status == "queued":
+        if state is not None and state.status == JobState.QUEUED:
             text = "Waiting for the fits before it to finish."
         elif running and state is not None:
             text = state.progress_text()
@@ -94,14 +95,14 @@ class FitPanelWidget(QFrame):
             else:
                 self.bar.setRange(0, 1000)
                 self.bar.setValue(round(fraction * 1000))
-        elif state is not None and state.status == "done" and state.outcome is not None:
+        elif state is not None and state.status == JobState.DONE and state.outcome is not None:
             o = state.outcome
             text = f"Fitted in {duration_text(o.seconds)} on {o.faces_used} faces ({o.steps} steps)"
             if state.result_text():
                 text += f" · {state.result_text()}"
-        elif state is not None and state.status == "failed":
+        elif state is not None and state.status == JobState.FAILED:
             text, error = f"Fitting failed: {state.message}", True
-        elif state is not None and state.status == "cancelled":
+        elif state is not None and state.status == JobState.CANCELLED:
             text = "Fitting was cancelled."
         elif fitted:
             text = "Fitted on the current restoration model."

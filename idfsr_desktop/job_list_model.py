@@ -14,7 +14,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import QApplication
 
-from core.jobs import Progress
+from core.jobs import JobState, Progress
 from idfsr_desktop.eta import Estimator, duration_text
 from idfsr_desktop.task_runner import TaskHandle, TaskRunner
 from idfsr_desktop.theme import error_colour
@@ -39,15 +39,15 @@ def progress_words(report: Progress | None) -> str:
 
 def status_words(handle: TaskHandle, estimator: Estimator | None) -> str:
     """'Running · about 3 min left', 'Done in 12 s', 'Failed: …', 'Cancelled after 4 s'."""
-    if handle.state == "running":
+    if handle.state == JobState.RUNNING:
         if handle.token.cancelled:
             return "Cancelling…"
         left = estimator.remaining_text() if estimator is not None else ""
         return f"Running · {left}" if left else "Running"
     took = duration_text(handle.seconds)
-    if handle.state == "done":
+    if handle.state == JobState.DONE:
         return f"Done in {took}"
-    if handle.state == "failed":
+    if handle.state == JobState.FAILED:
         return f"Failed: {handle.message}"
     return f"Cancelled after {took}"
 
@@ -120,20 +120,20 @@ class JobListModel(QAbstractTableModel):
             return handle
         if role == FractionRole:
             report = handle.last_progress
-            if handle.state == "done":
+            if handle.state == JobState.DONE:
                 return 1.0
             return report.fraction if report is not None else None
         if role == Qt.ItemDataRole.DisplayRole:
             if column == TITLE:
                 return handle.title
             if column == PROGRESS:
-                return "Complete" if handle.state == "done" else \
+                return "Complete" if handle.state == JobState.DONE else \
                     progress_words(handle.last_progress)
             return status_words(handle, self._estimators.get(handle))
         if role == Qt.ItemDataRole.ToolTipRole and column == STATUS:
             return status_words(handle, self._estimators.get(handle))
         if role == Qt.ItemDataRole.ForegroundRole and column == STATUS and \
-                handle.state == "failed":
+                handle.state == JobState.FAILED:
             return error_colour(QApplication.palette())
         return None
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.jobs import JobState
 from idfsr_desktop.empty_state_widget import EmptyStateWidget
 from idfsr_desktop.job_list_model import (
     PROGRESS,
@@ -165,9 +166,9 @@ class JobsWidget(QWidget):
         self.clear_button.setEnabled(any(not h.running for h in self.model.handles()))
         if handle is None:
             self.details.setText("")
-        elif handle.state == "failed":
+        elif handle.state == JobState.FAILED:
             self.details.setText(f"<b>{handle.title} failed.</b> {_escape(handle.message)}")
-        elif handle.state == "cancelled":
+        elif handle.state == JobState.CANCELLED:
             message = handle.message if handle.message.lower() != "cancelled" else ""
             self.details.setText(f"<b>{handle.title}</b> was cancelled. {_escape(message)}")
         else:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.jobs import JobState
 from core.people.service import PersonInfo
 from idfsr_desktop.face_item_delegate import paint_face_pixmap
 from idfsr_desktop.fit_controller import FitState
@@ -100,7 +101,7 @@ class PersonCardDelegate(ThumbnailCellDelegate):
         painter.drawText(line, centre, metrics.elidedText(details, Qt.TextElideMode.ElideRight,
                                                           line.width()))
         fit_line, colour = "", dim
-        if state is not None and state.status == "failed":
+        if state is not None and state.status == JobState.FAILED:
             fit_line, colour = "Fitting failed", error_colour(opt.palette)
         elif state is not None and state.outcome is not None:
             fit_line = state.result_text().replace("ID similarity", "ID")
@@ -142,12 +143,12 @@ class PersonCardDelegate(ThumbnailCellDelegate):
         painter.drawRoundedRect(QRectF(cover), radius, radius)
         painter.restore()
         fraction = state.fraction
-        words = "Queued" if state.status == "queued" else (
+        words = "Queued" if state.status == JobState.QUEUED else (
             f"Fitting {fraction:.0%}" if fraction is not None else "Fitting…")
         painter.setPen(QColor(Qt.GlobalColor.white))
         text_rect = QRect(band.x(), band.y() + 2, band.width(), metrics.height())
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, words)
-        if state.status == "running":
+        if state.status == JobState.RUNNING:
             inset = max(6, cover.width() // 12)
             track = QRectF(band.x() + inset, band.bottom() - metrics.height() // 2 - 2,
                            band.width() - 2 * inset, max(3, metrics.height() // 5))

@@ -19,6 +19,7 @@ from PySide6.QtCore import (
 )
 
 from core.context import AppContext
+from core.jobs import JobState
 from core.people.service import PersonInfo, list_people
 from idfsr_desktop.fit_controller import FitController, FitState
 from idfsr_desktop.people_editor import PeopleEditor
@@ -62,7 +63,7 @@ def person_tooltip(person: PersonInfo, fitted: bool, state: FitState | None) -> 
         lines.append("Hidden")
     if state is not None and state.active:
         lines.append(f"Fitting identity: {state.progress_text()}")
-    elif state is not None and state.status == "failed":
+    elif state is not None and state.status == JobState.FAILED:
         lines.append(f"Fitting failed: {state.message}")
     elif fitted:
         lines.append("Identity fitted" + (f" ({state.result_text()})"

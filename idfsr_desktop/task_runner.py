@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
 from core.db.errors import explain
 from core.errors import IdfsrError, JobCancelled
-from core.jobs import CancelToken, Progress, ProgressThrottle
+from core.jobs import CancelToken, JobState, Progress, ProgressThrottle
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class TaskHandle(QObject):
         self.title = title
         self.token = CancelToken()
         self.message = ""  # the outcome in words, once ended
-        self.state = "running"  # then "done", "failed" or "cancelled"
+        self.state = JobState.RUNNING  # then DONE, FAILED or CANCELLED
         self.last_progress: Progress | None = None
         self.started_at = time.monotonic()
         self.ended_at: float | None = None
@@ -73,19 +73,19 @@ class TaskHandle(QObject):
 
     @Slot(object)
     def _on_finished(self, result: object) -> None:
-        self._end("done", "done")
+        self._end(JobState.DONE, "done")
         self.finished.emit(result)
         self.ended.emit()
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
-        self._end("failed", message)
+        self._end(JobState.FAILED, message)
         self.failed.emit(message)
         self.ended.emit()
 
     @Slot(str)
     def _on_cancelled(self, message: str) -> None:
-        self._end("cancelled", message)
+        self._end(JobState.CANCELLED, message)
         self.cancelled.emit()
         self.ended.emit()
 
@@ -94,7 +94,7 @@ class TaskHandle(QObject):
         """How long the task ran (so far, while it runs)."""
         return (self.ended_at or time.monotonic()) - self.started_at
 
-    def _end(self, state: str, message: str) -> None:
+    def _end(self, state: JobState, message: str) -> None:
         self._running = False
         self.state = state
         self.message = message
