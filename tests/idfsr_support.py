@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -10,23 +11,35 @@ import torch
 
 from core.faces.align import canonical_template
 from core.idfsr.checkpoint import LoadedModel
-from core.idfsr.config import DiffusionConfig
+from core.idfsr.config import DiffusionConfig, TrainConfig, load_train_config
 from core.idfsr.dataset import DatasetWriter, Recognizer
 from core.idfsr.diffusion import training_scheduler
 from core.idfsr.network import IdfsrNet
 from core.idfsr.restorer_net import RestorerNet
+from core.idfsr.train import build_network
 
 SIZE = 32
 ID_DIM = 16
 
 
-def tiny_net(seed: int = 0, ref_grid: int = 2) -> IdfsrNet:
-    """A ~0.3M-parameter network at 32 px with seeded weights."""
+TEST_RECOGNIZER = Recognizer("test", "test/rec-16", ID_DIM)
+
+
+def tiny_config(size: int = SIZE, ref_grid: int = 2,
+                objective: Literal["diffusion", "restore"] = "diffusion") -> TrainConfig:
+    """core/idfsr/configs/tiny.json at this size: what every tiny test network is built from."""
+    cfg = load_train_config("tiny")
+    network = cfg.network.model_copy(update={"ref_grid": ref_grid})
+    return cfg.model_copy(update={"size": size, "network": network, "objective": objective})
+
+
+def tiny_net(seed: int = 0, ref_grid: int = 2, *, size: int = SIZE,
+             recognizer: Recognizer = TEST_RECOGNIZER) -> IdfsrNet:
+    """A ~0.3M-parameter network (tiny.json) with seeded weights."""
     torch.manual_seed(seed)
-    return IdfsrNet(sample_size=SIZE, id_dim=ID_DIM, id_model_id="test/rec-16",
-                    id_tokens=2, ref_grid=ref_grid, block_out_channels=(16, 32),
-                    attention_levels=(False, True), layers_per_block=1, norm_num_groups=8,
-                    cross_attention_dim=32, attention_head_dim=16)
+    net = build_network(tiny_config(size, ref_grid), recognizer)
+    assert isinstance(net, IdfsrNet)
+    return net
 
 
 def tiny_model(seed: int = 0) -> LoadedModel:
@@ -71,20 +84,20 @@ def write_dataset(folder: Path, n: int = 8) -> Path:
     return folder
 
 
-def tiny_restorer(seed: int = 0, id_model_id: str = "test/rec-16",
-                  id_dim: int = ID_DIM) -> RestorerNet:
-    """A one-pass restorer of ~0.2M parameters at 32 px with seeded weights."""
+def tiny_restorer(seed: int = 0, id_model_id: str = "test/rec-16", id_dim: int = ID_DIM, *,
+                  size: int = SIZE, wake: float = 0.02) -> RestorerNet:
+    """A one-pass restorer of ~0.2M parameters (tiny.json) with seeded weights.
+
+    Its zero-initialised last convolutions get small random values (`wake`), so that a
+    restoration differs from its input."""
     torch.manual_seed(seed)
-    net = RestorerNet(sample_size=SIZE, id_dim=id_dim, id_model_id=id_model_id, id_tokens=2,
-                      block_out_channels=(16, 32), layers_per_block=(1, 1),
-                      attention_levels=(False, True), self_attention_levels=(False, False),
-                      head_channels=8, norm_num_groups=8, token_dim=32, head_dim=16)
-    # Seeded weights that make a restoration differ from its input: the zero-initialised
-    # last convolutions of each block get small random values.
+    net = build_network(tiny_config(size, objective="restore"),
+                        Recognizer("test", id_model_id, id_dim))
+    assert isinstance(net, RestorerNet)
     with torch.no_grad():
         for p in net.parameters():
-            if p.abs().sum() == 0 and p.dim() > 1:
-                p.normal_(0.0, 0.02)
+            if p.dim() > 1 and p.abs().sum() == 0:
+                p.normal_(0.0, wake)
     return net
 
 

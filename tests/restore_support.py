@@ -7,14 +7,13 @@ import struct
 import zlib
 from pathlib import Path
 
-import torch
+from idfsr_support import tiny_net, tiny_restorer
 from pydantic import BaseModel
 
 from core.idfsr.checkpoint import save_model
 from core.idfsr.config import DiffusionConfig
+from core.idfsr.dataset import Recognizer
 from core.idfsr.diffusion import training_scheduler
-from core.idfsr.network import IdfsrNet
-from core.idfsr.restorer_net import RestorerNet
 
 SIZE = 64
 EMBEDDED_MODEL_ID = "dlib-resnet-v1"  # what the embedded face backend's embeddings are
@@ -24,12 +23,10 @@ MOBILEFACE_DIM = 256
 
 
 def tiny_restoration_model(folder: Path, seed: int = 0, size: int = SIZE) -> Path:
-    """A ~0.3M-parameter network that takes the embedded backend's embeddings, saved."""
-    torch.manual_seed(seed)
-    net = IdfsrNet(sample_size=size, id_dim=EMBEDDED_DIM, id_model_id=EMBEDDED_MODEL_ID,
-                   id_tokens=2, ref_grid=2, block_out_channels=(16, 32),
-                   attention_levels=(False, True), layers_per_block=1, norm_num_groups=8,
-                   cross_attention_dim=32, attention_head_dim=16)
+    """A ~0.3M-parameter network (tiny.json) that takes the embedded backend's embeddings,
+    saved."""
+    net = tiny_net(seed, size=size,
+                   recognizer=Recognizer("embedded", EMBEDDED_MODEL_ID, EMBEDDED_DIM))
     save_model(net, training_scheduler(DiffusionConfig()), folder,
                {"config_name": "test-tiny", "data": {"licence": "test"}})
     return folder
@@ -47,19 +44,11 @@ def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
 
 
 def tiny_restorer_folder(folder: Path, seed: int = 0, size: int = SIZE) -> Path:
-    """A tiny seeded one-pass restorer in the bundled recognizer's identity space, saved.
-
-    Its last convolutions are seeded (not zero), so what it restores differs from its input.
+    """A tiny seeded one-pass restorer (tiny.json) in the bundled recognizer's identity
+    space, saved. Its last convolutions are seeded (not zero), so what it restores differs
+    from its input.
     """
-    torch.manual_seed(seed)
-    net = RestorerNet(sample_size=size, id_dim=MOBILEFACE_DIM, id_model_id=MOBILEFACE_ID,
-                      id_tokens=2, block_out_channels=(16, 32), layers_per_block=(1, 1),
-                      attention_levels=(False, True), self_attention_levels=(False, False),
-                      head_channels=8, norm_num_groups=8, token_dim=32, head_dim=16)
-    with torch.no_grad():
-        for p in net.parameters():
-            if p.dim() > 1 and p.abs().sum() == 0:
-                p.normal_(0.0, 0.05)
+    net = tiny_restorer(seed, MOBILEFACE_ID, MOBILEFACE_DIM, size=size, wake=0.05)
     save_model(net, None, folder, {"config_name": "test-tiny-restorer",
                                    "data": {"licence": "test"}})
     return folder

@@ -27,19 +27,19 @@ FIT_STEPS = 30  # the state is saved every 25 steps: a kill may land on either s
 
 
 def tiny_model(folder: Path, id_model_id: str, id_dim: int) -> Path:
-    """A small seeded restoration model that takes the library's embeddings, saved."""
+    """A small seeded restoration model (core/idfsr/configs/tiny.json) that takes the
+    library's embeddings, saved."""
     import torch
 
     from core.idfsr.checkpoint import save_model
-    from core.idfsr.config import DiffusionConfig
+    from core.idfsr.config import DiffusionConfig, load_train_config
+    from core.idfsr.dataset import Recognizer
     from core.idfsr.diffusion import training_scheduler
-    from core.idfsr.network import IdfsrNet
+    from core.idfsr.train import build_network
 
     torch.manual_seed(0)
-    net = IdfsrNet(sample_size=MODEL_SIZE, id_dim=id_dim, id_model_id=id_model_id,
-                   id_tokens=2, ref_grid=2, block_out_channels=(16, 32),
-                   attention_levels=(False, True), layers_per_block=1, norm_num_groups=8,
-                   cross_attention_dim=32, attention_head_dim=16)
+    config = load_train_config("tiny").model_copy(update={"size": MODEL_SIZE})
+    net = build_network(config, Recognizer("library", id_model_id, id_dim))
     save_model(net, training_scheduler(DiffusionConfig()), folder,
                {"config_name": "kill-loop-tiny", "data": {"licence": "test"}})
     return folder

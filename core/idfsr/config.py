@@ -50,6 +50,7 @@ class RestorerConfig(_Strict):
     head_channels: int = 32
     norm_num_groups: int = 16
     token_dim: int = 256
+    head_dim: int = 32  # channels per attention head
     id_tokens: int = 4
 
     @model_validator(mode="after")

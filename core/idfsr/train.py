@@ -68,7 +68,7 @@ def build_network(cfg: TrainConfig, recognizer: Recognizer) -> IdfsrNet | Restor
             attention_levels=tuple(r.attention_levels),
             self_attention_levels=tuple(r.self_attention_levels),
             head_channels=r.head_channels, norm_num_groups=r.norm_num_groups,
-            token_dim=r.token_dim)
+            token_dim=r.token_dim, head_dim=r.head_dim)
     n = cfg.network
     return IdfsrNet(
         sample_size=cfg.size, id_dim=recognizer.dim, id_model_id=recognizer.model_id,
