@@ -219,6 +219,8 @@ def read_note(path: Path) -> RestoreNote:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise NoteError(f"cannot read the restore note {path.name}: {exc}") from exc
+    if not isinstance(data, dict) or "format" not in data:
+        raise NoteError(f"{path.name} is not a restore note (it says no format)")
     try:
         return RestoreNote.model_validate(data)
     except ValidationError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -74,11 +75,13 @@ def test_keys_of_a_newer_version_are_kept(tmp_path: Path) -> None:
     ('{"format": "idfsr-restore/1", "faces": [{"number": 1, "status": "melted"}]}',
      "faces.0.status"),
     ("not json", "cannot read the restore note"),
+    ('{"output": "a.jpg"}', "not a restore note (it says no format)"),
+    ("[1, 2]", "not a restore note (it says no format)"),
 ])
 def test_what_is_not_a_note_says_so(tmp_path: Path, text: str, says: str) -> None:
     path = tmp_path / "x.idfsr.json"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(NoteError, match=says.replace("(", r"\(")):
+    with pytest.raises(NoteError, match=re.escape(says)):
         read_note(path)
     with pytest.raises(NoteError, match="cannot read"):
         read_note(tmp_path / "missing.idfsr.json")
