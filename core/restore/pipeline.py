@@ -52,6 +52,7 @@ from core.restore.report import FaceResult, FaceStatus, PhotoResult, RestoreRepo
 from core.restore.session import RestoreSession
 
 STAGE = "restore"
+FACE_STAGE = "face"  # done: the faces of the photo before this one
 CANDIDATE = "candidate-"  # crop kind of a face's sampled candidates: candidate-1, ...
 LARGE_FACE = 0.9  # faces this share of the model's size or more are left as they are
 
@@ -293,6 +294,8 @@ def restore_photo(run: RestoreSession, path: Path, out_dir: Path) -> PhotoResult
     face_crops: dict[str, NDArray[np.uint8]] = {}
     for i, det in enumerate(detected):
         run.cancel.raise_if_cancelled()
+        # Sampling and fitting report per face; this says which face of the photo they are.
+        run.progress(Progress(FACE_STAGE, i, len(detected), f"face {i + 1} of {len(detected)}"))
         fr = FaceResult(i + 1, det.box, np.asarray(det.landmarks).tolist(), det.size_px,
                         det.score, matches[i])
         result.faces.append(fr)

@@ -36,12 +36,20 @@ def test_group_photo_restored_as_its_people(lib: AppContext, model_dir: Path, ol
     out = tmp_path / "out"
     options = RestoreOptions(**FAST, model=str(model_dir), save_crops=True,
                              persons=(PersonChoice(1, "Barack Obama", "group.jpg"),))
-    report = restore_photos(lib, [old_photos / "group.jpg"], out, options)
+    reports: list[Progress] = []
+    report = restore_photos(lib, [old_photos / "group.jpg"], out, options,
+                            progress=reports.append)
     assert _digest(old_photos) == before, "an original was written"
     (photo,) = report.photos
     assert photo.status == "restored", photo.message
     faces = photo.faces
     assert len(faces) >= 7 and all(12 <= f.size_px <= 21 for f in faces)
+    # Each face is announced before its work (a person's fit happens within their face).
+    announced = [(p.done, p.total) for p in reports if p.stage == "face"]
+    assert announced == [(i, len(faces)) for i in range(len(faces))]
+    stages = [(p.stage, p.done) for p in reports if p.stage in ("face", "fit")]
+    first_fit = next(i for i, s in enumerate(stages) if s[0] == "fit")
+    assert stages.index(("face", 0)) < first_fit < stages.index(("face", 1))
     # Face 1 is Obama because the user said so; Biden is recognised by himself.
     assert faces[0].match.name == "Barack Obama" and faces[0].match.source == "user"
     assert faces[1].match.name == "Joe Biden" and faces[1].match.source == "auto"
