@@ -1,5 +1,6 @@
-"""A photo before and after restoring, split by a divider the user drags; zoom and pan; the
-faces drawn over it with their number, person and confidence."""
+"""A photo before and after restoring, split by a divider the user drags (or moves with the
+arrow keys); zoom and pan; the faces boxed with a number badge each, placed so that no two
+badges overlap (the names are in the faces table beside it)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
+    QKeyEvent,
     QMouseEvent,
     QPainter,
     QPaintEvent,
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 MIN_ZOOM, MAX_ZOOM = 1.0, 32.0  # relative to the photo fitted in the view
 WHEEL_STEP = 1.25
 FACE_MARGIN = 1.6  # zooming on a face shows this much around its box
+KEY_STEP, KEY_PAGE_STEP = 0.02, 0.1  # the divider's move per arrow key (with Shift: more)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class BeforeAfterWidget(QWidget):
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAccessibleName("Photo before and after restoring")
+        self.setAccessibleDescription("The left and right arrow keys move the divider between "
+                                      "before and after; plus and minus zoom")
 
     # ---- content --------------------------------------------------------------------------
 
@@ -183,30 +188,75 @@ class BeforeAfterWidget(QWidget):
             self._paint_divider(painter)
         painter.end()
 
-    def _paint_marks(self, painter: QPainter, rect: QRectF) -> None:
+    def face_rect(self, mark: FaceMark, rect: QRectF | None = None) -> QRectF:
+        """A face's box in widget coordinates."""
+        rect = rect if rect is not None else self.photo_rect()
         sx = rect.width() / self.before.width()
         sy = rect.height() / self.before.height()
-        highlight = self.palette().color(QPalette.ColorRole.Highlight)
-        fm = painter.fontMetrics()
+        x0, y0, x1, y1 = mark.box
+        return QRectF(rect.left() + x0 * sx, rect.top() + y0 * sy, (x1 - x0) * sx,
+                      (y1 - y0) * sy)
+
+    def badge_rects(self) -> dict[int, QRectF]:
+        """Where each face's number badge goes: beside its box, the first of a few places that
+        overlaps no badge placed before it (nor, if it can, another face), inside the view."""
+        if self.before.isNull() or not self.marks:
+            return {}
+        rect = self.photo_rect()
+        fm = self.fontMetrics()
+        side = fm.height() + 4
+        boxes = {m.number: self.face_rect(m, rect) for m in self.marks}
+        view = QRectF(self.rect())
+        placed: dict[int, QRectF] = {}
         for mark in self.marks:
-            x0, y0, x1, y1 = mark.box
-            box = QRectF(rect.left() + x0 * sx, rect.top() + y0 * sy, (x1 - x0) * sx,
-                         (y1 - y0) * sy)
-            colour = highlight if mark.number == self.selected_face else QColor(255, 214, 0)
-            pen = QPen(colour, 2 if mark.number == self.selected_face else 1.5)
+            box = boxes[mark.number]
+            width = max(side, fm.horizontalAdvance(str(mark.number)) + 8)
+            spots = [QPointF(box.left(), box.top() - side - 1),  # above, left
+                     QPointF(box.right() - width, box.top() - side - 1),  # above, right
+                     QPointF(box.left(), box.bottom() + 1),  # below, left
+                     QPointF(box.right() - width, box.bottom() + 1),  # below, right
+                     QPointF(box.left() - width - 1, box.top()),  # left
+                     QPointF(box.right() + 1, box.top()),  # right
+                     QPointF(box.center().x() - width / 2, box.top() - side - 1)]
+            # Farther out, above then below, for crowds of faces.
+            for ring in range(1, 6):
+                spots += [QPointF(box.left() + dx * width, box.top() - side - 1 - ring * side)
+                          for dx in (0, -1, 1)]
+                spots += [QPointF(box.left() + dx * width, box.bottom() + 1 + ring * side)
+                          for dx in (0, -1, 1)]
+
+            def cost(spot: QPointF, box: QRectF = box, width: float = width,
+                     number: int = mark.number) -> float:
+                tag = QRectF(spot.x(), spot.y(), width, side)
+                area = tag.width() * tag.height()
+                clash = sum(_overlap(tag, other) for other in placed.values())
+                faces = sum(_overlap(tag, b) for n, b in boxes.items() if n != number)
+                outside = area - _overlap(tag, view)
+                return clash * 100 + outside * 10 + faces + _distance(tag, box) * 0.01
+
+            best = min(spots, key=cost)
+            placed[mark.number] = QRectF(best.x(), best.y(), width, side)
+        return placed
+
+    def _paint_marks(self, painter: QPainter, rect: QRectF) -> None:
+        highlight = self.palette().color(QPalette.ColorRole.Highlight)
+        badges = self.badge_rects()
+        for mark in self.marks:
+            box = self.face_rect(mark, rect)
+            selected = mark.number == self.selected_face
+            colour = highlight if selected else QColor(255, 214, 0)
+            pen = QPen(colour, 2 if selected else 1.5)
             if mark.weak:
                 pen.setStyle(Qt.PenStyle.DashLine)
             painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(box)
-            text = f"{mark.number} · {mark.label}"
-            tw, th = fm.horizontalAdvance(text) + 8, fm.height() + 2
-            tag = QRectF(box.left(), box.top() - th - 1, tw, th)
-            if tag.top() < 0:
-                tag.moveTop(box.bottom() + 1)
-            painter.fillRect(tag, QColor(0, 0, 0, 170))
+            tag = badges[mark.number]
+            painter.setPen(QPen(colour, 1))
+            painter.setBrush(highlight if selected else QColor(0, 0, 0, 190))
+            painter.drawRoundedRect(tag, 4, 4)
             painter.setPen(QColor(255, 255, 255))
-            painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, text)
+            painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, str(mark.number))
 
     def _paint_divider(self, painter: QPainter) -> None:
         x = self.divider_x()
@@ -231,6 +281,23 @@ class BeforeAfterWidget(QWidget):
             painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, text)
 
     # ---- interaction ----------------------------------------------------------------------
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        step = KEY_PAGE_STEP if event.modifiers() & Qt.KeyboardModifier.ShiftModifier \
+            else KEY_STEP
+        if key in (Qt.Key.Key_Left, Qt.Key.Key_Right) and self.has_result():
+            self.set_divider(self.divider + (step if key == Qt.Key.Key_Right else -step))
+        elif key in (Qt.Key.Key_Home, Qt.Key.Key_End) and self.has_result():
+            self.set_divider(0.0 if key == Qt.Key.Key_Home else 1.0)
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.set_zoom(self.zoom * WHEEL_STEP)
+        elif key == Qt.Key.Key_Minus:
+            self.set_zoom(self.zoom / WHEEL_STEP)
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         pos = event.position()
@@ -279,3 +346,15 @@ class BeforeAfterWidget(QWidget):
         rect = self.visible_photo_rect()
         if rect.width() > 0:
             self.set_divider((x - rect.left()) / rect.width())
+
+
+def _overlap(a: QRectF, b: QRectF) -> float:
+    """The area two rectangles share."""
+    both = a.intersected(b)
+    return max(0.0, both.width()) * max(0.0, both.height())
+
+
+def _distance(tag: QRectF, box: QRectF) -> float:
+    """How far a badge is from its face (centre to centre)."""
+    d = tag.center() - box.center()
+    return float((d.x() ** 2 + d.y() ** 2) ** 0.5)

@@ -189,6 +189,10 @@ class MainWindow(QMainWindow):
         self.runner.task_started.connect(self.task_status.track)
         self.runner.task_started.connect(self._on_task_started)
         self.editor.done.connect(self.task_status.show_message)
+        # How a restore ended, in words: never a bare "done" when nothing was restored.
+        self.restorer.summary.connect(self.task_status.show_message)
+        self.restorer.saved.connect(lambda _, saved: self.task_status.show_message(
+            f"Saved {saved.image.name} in {saved.image.parent}"))
         self.editor.failed.connect(self.show_error)
         self.editor.changed.connect(self._update_undo)
         self._make_actions()

@@ -26,7 +26,9 @@ from core.restore.outputs import export_output
 from core.restore.pipeline import collect_inputs, find_faces, restore_photos
 from core.restore.recompose import candidate_paths, chosen_index, recompose
 from core.restore.report import FaceResult, PhotoResult, RestoreReport
+from core.restore.save_as import Saved, save_restored
 from core.work_cache import Pruned, WorkUsage, prune, usage, work_folder
+from idfsr_desktop.restore_words import outcome_text
 from idfsr_desktop.task_runner import TaskHandle, TaskRunner
 
 MAX_VIEW_SIDE = 4096  # photos are shown at most this large (old scans are far smaller)
@@ -136,6 +138,8 @@ class RestoreController(QObject):
     running_changed = Signal(bool)
     progress = Signal(object)  # Progress of the running restore
     failed = Signal(str, str)  # title, message
+    summary = Signal(str)  # how a run ended, in words (for the status bar)
+    saved = Signal(object, object)  # QueuedPhoto, Saved: a Save As is written
 
     def __init__(self, ctx: AppContext, runner: TaskRunner, parent: QObject | None = None
                  ) -> None:
@@ -144,6 +148,7 @@ class RestoreController(QObject):
         self._runner = runner
         self.photos: list[QueuedPhoto] = []
         self.task: TaskHandle | None = None  # the running restore
+        self.running_photos: list[QueuedPhoto] = []  # the run's photos, in the engine's order
         self._finding: QueuedPhoto | None = None
         self._closed = False
         self._engine: EngineProcess | None = None  # started with the first run
@@ -281,6 +286,7 @@ class RestoreController(QObject):
         choices = tuple(c for p in ready for c in p.person_choices())
         options = replace(options, persons=choices, save_crops=True)
         options.check()
+        self.running_photos = ready
         for photo in ready:
             photo.status, photo.message = "restoring", ""
             self.changed.emit(photo)
@@ -321,6 +327,7 @@ class RestoreController(QObject):
                 photo.message = done.message
                 self._show_images(photo, images.get(done.source))
             self.changed.emit(photo)
+        self.summary.emit(run_summary(photos))
 
     @staticmethod
     def _show_images(photo: QueuedPhoto, images: ResultImages | None) -> None:
@@ -391,11 +398,54 @@ class RestoreController(QObject):
         photo.exported.append(target)
         self.changed.emit(photo)
 
+    def save_as(self, photo: QueuedPhoto, target: Path, *, comparison: bool = False
+                ) -> TaskHandle | None:
+        """Save the photo's result as `target` (its suffix names the format; a taken name
+        becomes `name-2`), with the before/after comparison beside it if asked."""
+        if photo.result is None or photo.result.output is None:
+            return None
+        job = functools.partial(_save_job, Path(photo.result.output), target,
+                                photo.path if comparison else None,
+                                self._ctx.settings.index.max_image_pixels)
+        return self._runner.submit(
+            job, title=f"Saving {target.name}",
+            on_finished=functools.partial(self._on_saved, photo),
+            on_failed=lambda message: self.failed.emit("Saving failed", message))
+
+    def _on_saved(self, photo: QueuedPhoto, saved: Saved) -> None:
+        photo.exported.append(saved.image)
+        self.changed.emit(photo)
+        self.saved.emit(photo, saved)
+
     def shutdown(self) -> None:
         """Start nothing new, stop the running restore and end the restoring process."""
         self._closed = True
         if self._engine is not None:
             self._engine.close()
+
+
+def run_summary(photos: list[QueuedPhoto]) -> str:
+    """How a run ended: the one photo's outcome, or counts with each unrestored one's reason."""
+    def one(photo: QueuedPhoto) -> str:
+        return outcome_text(photo.result, photo.status, photo.message)
+
+    if len(photos) == 1:
+        return f"{photos[0].path.name}: {one(photos[0])}"
+    restored = [p for p in photos if p.status == "restored"]
+    others = [f"{p.path.name}: {one(p).rstrip('.')}" for p in photos if p.status != "restored"]
+    text = f"Restored {len(restored)} of {len(photos)} photos."
+    return text + (" Not restored: " + "; ".join(others) + "." if others else "")
+
+
+def _save_job(result: Path, target: Path, original: Path | None, max_pixels: int, *,
+              progress: ProgressCallback, cancel: CancelToken) -> Saved:
+    progress(Progress("save", 0, 1, f"saving {target.name}"))
+    try:
+        return save_restored(result, target, original=original, max_pixels=max_pixels)
+    except OSError as exc:
+        from core.errors import IdfsrError
+
+        raise IdfsrError(f"cannot write {target}: {exc.strerror or exc}") from exc
 
 
 def _prune_job(folder: Path, days: float | None, keep: list[Path], *,

@@ -17,33 +17,24 @@ from PySide6.QtWidgets import (
 
 from core.people.service import PersonInfo
 from core.restore.report import FaceResult
+from idfsr_desktop.restore_words import confidence_words, face_state_text
 
 NO_ONE = -1  # the picker's data for "no one": the generic path
-COLUMNS = ("Face", "Person", "Match", "Before → After")
-
-
-def match_text(face: FaceResult, chosen: bool = False) -> str:
-    """'83% sure', 'your choice', 'no match' (with '· weak' for tiny faces: weak evidence)."""
-    m = face.match
-    if chosen or m.source == "user":
-        text = "your choice"
-    elif m.person_id is None:
-        text = "no match"
-    else:
-        text = f"{m.confidence:.0%} sure"
-    if m.weak_evidence:
-        text += " · weak"  # the tooltip says why
-    return text
+COLUMNS = ("Face", "Person", "Status", "Before → After")
 
 
 def match_tooltip(face: FaceResult) -> str:
     """Why the face is matched so, with the candidates, and how it was restored."""
     m = face.match
     lines = [f"Face {face.number}: {face.size_px:.0f} px across"]
+    if m.person_id is not None and m.source != "user":
+        lines.append(f"Matched as {m.name or '#' + str(m.person_id)}: "
+                     f"{confidence_words(m.confidence)} ({m.confidence:.0%} of such matches "
+                     "are right)")
     if m.reason:
         lines.append(m.reason)
-    if m.weak_evidence:
-        lines.append("Weak evidence: the face is too small to be sure who it is; check it.")
+    if m.weak_evidence and m.source != "user":
+        lines.append("The face is too small to be sure who it is; check it.")
     if m.candidates:
         lines.append("Candidates: " + ", ".join(
             f"{c.name or '#' + str(c.person_id)} ({c.score:.2f})" for c in m.candidates))
@@ -84,6 +75,7 @@ class RestoreFacesWidget(QTableWidget):
         self.itemSelectionChanged.connect(self._on_selection)
         self.faces: list[FaceResult] = []
         self.crops: dict[int, tuple[QImage, QImage]] | None = None
+        self.names: dict[int, str] = {}
 
     def picker(self, row: int) -> QComboBox:
         """The person picker of a row."""
@@ -96,6 +88,7 @@ class RestoreFacesWidget(QTableWidget):
                    choices: dict[int, int | None] | None = None) -> None:
         """Fill the rows: one per face, its person (the user's choice, else the match) picked."""
         self.faces, self.crops = faces, crops
+        self.names = {p.id: p.label for p in people}
         choices = choices or {}
         self.clearContents()
         self.setRowCount(len(faces))
@@ -105,9 +98,9 @@ class RestoreFacesWidget(QTableWidget):
             number.setData(Qt.ItemDataRole.UserRole, face.number)
             self.setItem(row, 0, number)
             self.setCellWidget(row, 1, self._make_picker(face, people, choices))
-            match = QTableWidgetItem(match_text(face, face.number in choices))
-            match.setToolTip(match_tooltip(face))
-            self.setItem(row, 2, match)
+            state = QTableWidgetItem(face_state_text(face, self.names, choices))
+            state.setToolTip(match_tooltip(face))
+            self.setItem(row, 2, state)
             self.setCellWidget(row, 3, self._make_crops(face, (crops or {}).get(face.number)))
         if faces:  # room for the pickers' longest name (within reason), not a clipped one
             wanted = max(self.picker(row).sizeHint().width() for row in range(len(faces)))
@@ -115,11 +108,18 @@ class RestoreFacesWidget(QTableWidget):
             self.setColumnWidth(1, max(self.columnWidth(1), min(wanted, limit)))
 
     def refresh_choices(self, choices: dict[int, int | None]) -> None:
-        """Re-word the Match column after the user picked someone (the pickers stay)."""
+        """Show changed choices: the pickers (a choice made elsewhere, e.g. the app's own
+        screenshot, or by picking) and the Status words."""
         for row, face in enumerate(self.faces):
             item = self.item(row, 2)
             if item is not None:
-                item.setText(match_text(face, face.number in choices))
+                item.setText(face_state_text(face, self.names, choices))
+            if face.number in choices:
+                chosen = choices[face.number]
+                combo = self.picker(row)
+                index = combo.findData(NO_ONE if chosen is None else chosen)
+                if index >= 0 and index != combo.currentIndex():
+                    combo.setCurrentIndex(index)
 
     def _make_picker(self, face: FaceResult, people: list[PersonInfo],
                      choices: dict[int, int | None]) -> QComboBox:
@@ -140,7 +140,7 @@ class RestoreFacesWidget(QTableWidget):
         label = QLabel()
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         if crops is None:
-            label.setText("—" if face.status in ("pending", "") else face.status)
+            label.setText("—")  # the Status column says why there is no result
             return label
         side = self.thumb.height() * self.devicePixelRatioF()
         before, after = (QPixmap.fromImage(img).scaled(

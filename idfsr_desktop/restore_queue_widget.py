@@ -7,6 +7,7 @@ from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
 from idfsr_desktop.restore_controller import QueuedPhoto
+from idfsr_desktop.restore_words import outcome_text
 
 STATUS_TEXT = {"waiting": "Waiting", "finding": "Finding faces…", "ready": "Ready",
                "no_faces": "No faces", "error": "Error", "restoring": "Restoring…",
@@ -46,8 +47,10 @@ class RestoreQueueWidget(QListWidget):
         status = STATUS_TEXT.get(photo.status, photo.status)
         if photo.status == "ready":
             status = f"{len(photo.faces)} face{'s' if len(photo.faces) != 1 else ''}"
+        elif photo.status == "unchanged":  # why, shortly: "All faces already sharp"
+            status = outcome_text(photo.result, photo.status).split(":")[0].split(" (")[0]
         if photo.exported:
-            status += " · exported"
+            status += " · saved"
         item.setText(f"{photo.path.name}\n{status}")
         item.setToolTip(f"{photo.path}\n{photo.message}".strip())
         if photo.before is not None and not photo.before.isNull() and item.icon().isNull():

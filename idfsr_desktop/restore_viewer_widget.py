@@ -8,11 +8,12 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QToolButton, QVBox
 from core.restore.report import FaceResult
 from idfsr_desktop.before_after_widget import BeforeAfterWidget, FaceMark
 from idfsr_desktop.restore_controller import QueuedPhoto
+from idfsr_desktop.restore_words import confidence_words, outcome_text
 from idfsr_desktop.theme import secondary_text
 
 
 def face_label(photo: QueuedPhoto, face: FaceResult, names: dict[int, str]) -> str:
-    """What a face's box says: the person and how sure ('?': weak evidence), or 'no one'."""
+    """Who a face's box is: the person and how sure ('?': a small face), or 'no one'."""
     m = face.match
     if face.number in photo.choices:
         chosen = photo.choices[face.number]
@@ -22,7 +23,7 @@ def face_label(photo: QueuedPhoto, face: FaceResult, names: dict[int, str]) -> s
     text = m.name or f"#{m.person_id}"
     if m.source == "user":
         return text
-    return f"{text} {m.confidence:.0%}" + (" ?" if m.weak_evidence else "")
+    return f"{text} ({confidence_words(m.confidence)})" + (" ?" if m.weak_evidence else "")
 
 
 def photo_text(photo: QueuedPhoto) -> str:
@@ -34,7 +35,9 @@ def photo_text(photo: QueuedPhoto) -> str:
     if photo.result is not None and photo.result.output:
         parts.append(f"restored {photo.result.scale:g}× in {photo.result.seconds:.1f} s")
     if photo.exported:
-        parts.append(f"exported to {photo.exported[-1]}")
+        parts.append(f"saved as {photo.exported[-1]}")
+    elif photo.status in ("unchanged", "no_faces"):
+        parts.append(outcome_text(photo.result or photo.found, photo.status, photo.message))
     elif photo.message:
         parts.append(photo.message)
     return " · ".join(parts)

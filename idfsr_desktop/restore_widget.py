@@ -1,5 +1,5 @@
 """The Restore page: a queue of dropped photos, the current photo with its faces and who they
-are, the restoration knobs, run/cancel with progress, the result before/after, and export."""
+are, how strongly to restore, run/cancel with progress, the result before/after, and Save As."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFileDialog,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -19,7 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from core.context import AppContext
+from core.errors import IdfsrError
 from core.people.service import list_people
+from core.restore.outputs import read_source_info
+from core.restore.save_as import SAVE_FORMATS, Saved, save_format
 from idfsr_desktop.drop_paths import dropped_paths
 from idfsr_desktop.empty_state_widget import EmptyStateWidget
 from idfsr_desktop.flow_layout import FlowLayout
@@ -48,7 +53,7 @@ class RestoreWidget(QWidget):
         title = QLabel("Restore")
         title.setFont(title_font(self, 1.3))
         hint = QLabel("Drop old photos here (or on the window). Originals are only read; "
-                      "results wait until you export them.")
+                      "results wait until you save them.")
         hint.setWordWrap(True)
         secondary_text(hint)
 
@@ -96,12 +101,23 @@ class RestoreWidget(QWidget):
         self.run_button.clicked.connect(self.run_current)
         self.run_all_button.clicked.connect(self.run_all)
         self.cancel_button.clicked.connect(controller.cancel)
-        self.export_button = QPushButton("&Export")
-        self.export_button.setToolTip("Copy the restored photo and its notes into the output "
-                                      "folder (nothing there is replaced)")
-        self.export_button.clicked.connect(self.export_current)
-        self.reveal_button = QPushButton("Show Output Folder")
+        self.save_button = QPushButton("&Save As…")
+        self.save_button.setToolTip("Save the restored photo where, as what and in which format "
+                                    "you choose (nothing is replaced; the original is only read)")
+        self.save_button.clicked.connect(self.save_current)
+        self.export_button = self.save_button  # the page's one way out
+        self.comparison_box = QCheckBox("Also save a &before/after comparison")
+        self.comparison_box.setToolTip("A second image beside it: the original on the left, "
+                                       "the restored photo on the right")
+        self.reveal_button = QPushButton("Show in &Folder")
+        self.reveal_button.setToolTip("Open the folder of the last saved photo")
         self.reveal_button.clicked.connect(self.reveal_output)
+        self.saved_label = QLabel()
+        self.saved_label.setWordWrap(True)
+        secondary_text(self.saved_label)
+        self.last_saved: Saved | None = None
+        self._save_folder: Path | None = None  # where the last Save As went (this session)
+        self._names: dict[int, str] = {}  # person id: label, as the page last showed them
         side = QWidget()
         side_column = QVBoxLayout(side)
         side_column.setContentsMargins(0, 0, 0, 0)
@@ -110,10 +126,16 @@ class RestoreWidget(QWidget):
         side_column.addWidget(self.candidates_label)
         side_column.addWidget(self.candidates)
         side_column.addWidget(self.run_box)
+        save_box = QGroupBox("Saving")
+        save_column = QVBoxLayout(save_box)
         export_row = QHBoxLayout()
-        export_row.addWidget(self.export_button)
+        export_row.addWidget(self.save_button)
         export_row.addWidget(self.reveal_button)
-        side_column.addLayout(export_row)
+        export_row.addStretch(1)
+        save_column.addLayout(export_row)
+        save_column.addWidget(self.comparison_box)
+        save_column.addWidget(self.saved_label)
+        side_column.addWidget(save_box)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(queue_box)
@@ -131,8 +153,21 @@ class RestoreWidget(QWidget):
         layout.addWidget(splitter, 1)
 
         controller.changed.connect(self._on_changed)
-        controller.running_changed.connect(lambda _: self._update_buttons())
+        controller.running_changed.connect(self._on_running)
         controller.progress.connect(self.run_box.show_progress)
+        controller.saved.connect(self._on_saved)
+        self.queue.setAccessibleName("Photos to restore")
+        self.add_button.setAccessibleName("Add photos to restore")
+        self.remove_button.setAccessibleName("Remove the photo from the queue")
+        self.viewer.show_faces_box.setAccessibleName("Show the faces on the photo")
+        # Tab goes down the queue, the photo, the faces, how to restore, then saving.
+        order = [self.queue, self.add_button, self.remove_button, self.view,
+                 self.viewer.show_faces_box, self.faces, self.candidates,
+                 self.run_box.options.slider, self.run_box.options.advanced_button,
+                 self.run_button, self.run_all_button, self.cancel_button, self.save_button,
+                 self.reveal_button, self.comparison_box]
+        for first, second in zip(order, order[1:], strict=False):
+            QWidget.setTabOrder(first, second)
         self._update_all()
 
     # ---- adding photos --------------------------------------------------------------------
@@ -185,16 +220,63 @@ class RestoreWidget(QWidget):
         """Restore every photo of the queue that is ready."""
         self.controller.run(self.controller.photos, self.options.options())
 
+    def save_current(self) -> None:
+        """Save the current photo's result where the user says (a Save As dialog)."""
+        photo = self.current
+        if photo is None or photo.result is None or not photo.result.output:
+            return
+        result = Path(photo.result.output)
+        source_format = read_source_info(result).format
+        fmt = source_format if source_format in SAVE_FORMATS else "JPEG"
+        folder = self._save_folder or self.controller.output_folder()
+        suggested = folder / f"{photo.path.stem}-restored{SAVE_FORMATS[fmt][0]}"
+        filters = [f"{FORMAT_NAMES[f]} (*{' *'.join(SAVE_FORMATS[f])})" for f in SAVE_FORMATS]
+        chosen, chosen_filter = QFileDialog.getSaveFileName(
+            self, "Save Restored Photo", str(suggested), ";;".join(filters),
+            filters[list(SAVE_FORMATS).index(fmt)])
+        if not chosen:
+            return
+        target = Path(chosen)
+        try:
+            save_format(target)
+        except IdfsrError:  # no usable suffix: the format the user picked in the dialog
+            picked = next((f for f, text in zip(SAVE_FORMATS, filters, strict=True)
+                           if text == chosen_filter), fmt)
+            target = target.with_name(target.name + SAVE_FORMATS[picked][0])
+        self._save_folder = target.parent
+        self.saved_label.setText(f"Saving {target.name}…")
+        self.controller.save_as(photo, target, comparison=self.comparison_box.isChecked())
+
     def export_current(self) -> None:
-        """Export the current photo's result."""
-        if self.current is not None:
-            self.controller.export(self.current)
+        """Save the current photo's result (Save As)."""
+        self.save_current()
 
     def reveal_output(self) -> None:
-        """Open the output folder in the file manager."""
-        folder = self.controller.output_folder()
+        """Open the folder of the last saved photo (else the output folder) in the file
+        manager."""
+        folder = (self.last_saved.image.parent if self.last_saved is not None
+                  else self.controller.output_folder())
         folder.mkdir(parents=True, exist_ok=True)
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def _on_saved(self, photo: QueuedPhoto, saved: Saved) -> None:
+        self.last_saved = saved
+        words = f"Saved as {saved.image.name}"
+        if saved.renamed:
+            words += " (the name asked for was taken; nothing was replaced)"
+        if saved.comparison is not None:
+            words += f", with {saved.comparison.name}"
+        self.saved_label.setText(f"{words} in {saved.image.parent}.")
+        self.saved_label.setToolTip(str(saved.image))
+        self._update_buttons()
+
+    def _on_running(self, running: bool) -> None:
+        if running:
+            photos = list(self.controller.running_photos)
+            names = {p.id: p.label for p in list_people(self._ctx, best=0)}
+            self.run_box.start(len(photos), lambda index, face: _person_of(
+                photos, names, index, face))
+        self._update_buttons()
 
     # ---- showing --------------------------------------------------------------------------
 
@@ -239,7 +321,8 @@ class RestoreWidget(QWidget):
             self._update_buttons()
             return
         people = list_people(self._ctx, best=0)
-        self.viewer.show_photo(photo, {p.id: p.label for p in people})
+        self._names = {p.id: p.label for p in people}
+        self.viewer.show_photo(photo, self._names)
         if not new and self.faces.faces is photo.faces and self.faces.crops is photo.crops:
             # Only a choice changed: keep the pickers (one of them is emitting right now).
             self.faces.refresh_choices(photo.choices)
@@ -291,8 +374,29 @@ class RestoreWidget(QWidget):
                                 any_restorable=any(p.restorable for p in self.controller.photos))
         self.remove_button.setEnabled(photo is not None and photo.status != "restoring")
         has_result = photo is not None and photo.result is not None and bool(photo.result.output)
-        self.export_button.setEnabled(has_result)
+        self.save_button.setEnabled(has_result)
+        self.comparison_box.setEnabled(has_result)
+        self.reveal_button.setEnabled(self.last_saved is not None)
 
     def is_idle(self) -> bool:
         """Whether no face search or restore runs."""
         return self.controller.is_idle()
+
+
+FORMAT_NAMES = {"JPEG": "JPEG image", "PNG": "PNG image", "TIFF": "TIFF image",
+                "WEBP": "WebP image"}
+
+
+def _person_of(photos: list[QueuedPhoto], names: dict[int, str], index: int, face: int
+               ) -> str | None:
+    """The name of whom face `face` of the run's photo `index` is restored as, if anyone."""
+    if not 0 <= index < len(photos):
+        return None
+    photo = photos[index]
+    if face in photo.choices:
+        chosen = photo.choices[face]
+        return names.get(chosen) if chosen is not None else None
+    match = next((f.match for f in photo.faces if f.number == face), None)
+    if match is None or match.person_id is None:
+        return None
+    return names.get(match.person_id, match.name)

@@ -86,10 +86,14 @@ def save_restored(result: Path, target: Path, *, original: Path | None = None,
     side_json, side_xmp, _ = sidecar_paths(result)
     note = json.loads(side_json.read_text(encoding="utf-8")) if side_json.is_file() else {}
     xmp = side_xmp.read_bytes() if side_xmp.is_file() else b""
-    info = replace(read_source_info(result), format=fmt, suffix=target.suffix.lower())
+    source = read_source_info(result)
+    info = replace(source, format=fmt, suffix=target.suffix.lower())
     with load_image(result, max_pixels=max_pixels) as img:
         after = img.copy()
-    data, suffix, _ = encode_image(np.asarray(after, np.uint8), info, xmp)
+    if source.format == fmt:  # the same format: the very bytes (a JPEG is not compressed twice)
+        data, suffix = result.read_bytes(), target.suffix
+    else:
+        data, suffix, _ = encode_image(np.asarray(after, np.uint8), info, xmp)
     image = free_path(target.with_suffix(suffix))
     written: list[Path] = []
 

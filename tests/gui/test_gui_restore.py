@@ -16,6 +16,7 @@ import pytest
 import torch
 from PIL import Image
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 from qt_drag import drop
 from restore_support import tiny_restoration_model
@@ -81,7 +82,8 @@ def window(qtbot: QtBot, demo_app: AppContext) -> Iterator[MainWindow]:
 
 def test_drop_change_person_restore_compare_export(qtbot: QtBot, window: MainWindow,
                                                    demo_app: AppContext, old_photo: Path,
-                                                   tmp_path: Path) -> None:
+                                                   tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     original = sha(old_photo)
     page = window.restore
     notes = tmp_path / "notes.txt"
@@ -104,7 +106,8 @@ def test_drop_change_person_restore_compare_export(qtbot: QtBot, window: MainWin
     assert len(page.view.marks) == 2
     biden = faces.picker(1)
     assert biden.currentText() == "Joe Biden"
-    assert "sure" in faces.item(1, 2).text() and "weak" in faces.item(1, 2).text()
+    assert faces.item(1, 2).text().endswith("Joe Biden (small face: check)")
+    assert faces.horizontalHeaderItem(2).text() == "Status"
     assert "Joe Biden" in page.view.marks[1].label and page.view.marks[1].weak
 
     # Face 1 is Obama, says the user; face 2 back and forth ends on Biden.
@@ -113,7 +116,7 @@ def test_drop_change_person_restore_compare_export(qtbot: QtBot, window: MainWin
     picker.setCurrentIndex(picker.findData(obama))
     picker.activated.emit(picker.currentIndex())
     assert photo.choices == {1: obama}
-    assert faces.item(0, 2).text().startswith("your choice")
+    assert faces.item(0, 2).text() == "Barack Obama (your choice)"
     assert page.view.marks[0].label == "Barack Obama"
     biden.setCurrentIndex(biden.findData(NO_ONE))
     biden.activated.emit(biden.currentIndex())
@@ -124,6 +127,8 @@ def test_drop_change_person_restore_compare_export(qtbot: QtBot, window: MainWin
     # Restore: a task of the shared runner, listed on the Jobs page.
     page.options.set_options(FAST)
     assert page.run_button.isEnabled()
+    seen: list[str] = []  # what the page says as the run goes (after it took each report)
+    window.restorer.progress.connect(lambda _: seen.append(page.status_label.text()))
     qtbot.mouseClick(page.run_button, Qt.MouseButton.LeftButton)
     assert window.restorer.is_running() and not page.run_button.isEnabled()
     qtbot.waitUntil(lambda: photo.status == "restored", timeout=120_000)
@@ -139,6 +144,13 @@ def test_drop_change_person_restore_compare_export(qtbot: QtBot, window: MainWin
     assert [f.match.name for f in result.faces] == ["Barack Obama", "Joe Biden"]
     assert all(f.status == "restored" and f.path == "personal" for f in result.faces)
     assert page.status_label.text().startswith("Restored 2 faces (2 as known people)")
+    assert window.task_status.label.text() == "grey.png: Restored 2 faces (2 as known people)."
+    # Progress in words: the faces counted, each person's fit named (they are fitted now).
+    assert any(t.startswith("Restoring face 1 of 2") for t in seen)
+    assert any(t.startswith("Restoring face 2 of 2") for t in seen)
+    assert any(t.startswith("Learning Barack Obama's face…") for t in seen)
+    assert seen.index(next(t for t in seen if t.startswith("Learning Joe Biden's face"))) > \
+        seen.index(next(t for t in seen if t.startswith("Restoring face 2 of 2")))
 
     # Before/after: the result is twice the size; the divider follows the mouse.
     view = page.view
@@ -157,22 +169,33 @@ def test_drop_change_person_restore_compare_export(qtbot: QtBot, window: MainWin
     view.reset_view()
     assert view.zoom == 1
 
-    # Export: copied into the output folder, never over a file; the original untouched.
+    # Save As: into the output folder under the name offered, never over a file; the
+    # original untouched.
     out = window.restorer.output_folder()
     assert not out.exists() or not any(out.iterdir())
-    qtbot.mouseClick(page.export_button, Qt.MouseButton.LeftButton)
+    offered: list[str] = []
+
+    def save_dialog(parent: object, caption: str, start: str, filters: str, selected: str
+                    ) -> tuple[str, str]:
+        offered.append(start)
+        return start, selected
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
+    qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(photo.exported) == 1, timeout=30_000)
-    qtbot.mouseClick(page.export_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(photo.exported) == 2, timeout=30_000)
+    assert offered == [str(out / "grey-restored.png")] * 2
     first, second = photo.exported
     assert (first.parent, first.name, second.name) == (out, "grey-restored.png",
                                                        "grey-restored-2.png")
     assert first.read_bytes() == work.read_bytes() == second.read_bytes()
     note = json.loads((out / "grey-restored.idfsr.json").read_text())
     assert note["output"] == str(first) and note["source_sha256"] == original
+    assert note["exported_from"] == str(work)
     assert note["options"]["persons"] == [f"{old_photo}:1={obama}",
                                           f"{old_photo}:2={resolve_person(demo_app, 'Joe Biden')}"]
-    assert "exported" in page.queue.item(0).text()
+    assert "saved" in page.queue.item(0).text()
     assert sha(old_photo) == original
     assert sorted(p.name for p in old_photo.parent.iterdir()) == ["grey.png"]
 
@@ -204,10 +227,33 @@ def test_drop_change_person_restore_compare_export(qtbot: QtBot, window: MainWin
     page.options.set_options(RestoreOptions(steps=400, candidates=1, fit_steps=1))
     qtbot.mouseClick(page.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.cancel_button.isVisible() and page.status_label.text()
-                    .startswith("Restoring a face: step"), timeout=30_000)
+                    .startswith("Restoring face 1 of 2"), timeout=30_000)
     qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not window.restorer.is_running(), timeout=60_000)
     assert photo.status == "cancelled" and window.jobs.model.handle(0).state in (
         "done", "cancelled")
     assert sorted(window.restorer.work_folder().iterdir()) == written
     assert sha(old_photo) == original
+
+
+def test_a_photo_whose_faces_are_already_sharp_says_so(qtbot: QtBot, window: MainWindow,
+                                                       tmp_path: Path) -> None:
+    """The full-size group photo: its faces are larger than the tiny model restores, so the
+    run restores none, and the page and the status bar say why (never "done")."""
+    page = window.restore
+    sharp = tmp_path / "sharp.jpg"
+    shutil.copy(GROUPS / "two_people.jpg", sharp)
+    page.add_photos([sharp])
+    qtbot.waitUntil(lambda: page.current is not None and page.current.status == "ready",
+                    timeout=60_000)
+    page.options.set_options(FAST)
+    qtbot.mouseClick(page.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.restorer.is_running(), timeout=120_000)
+    photo = page.current
+    assert photo is not None and photo.status == "unchanged"
+    assert page.status_label.text() == "All faces already sharp: nothing to restore."
+    assert window.task_status.label.text() == (
+        "sharp.jpg: All faces already sharp: nothing to restore.")
+    assert all(page.faces.item(r, 2).text().startswith("Skipped: already sharp (")
+               for r in range(page.faces.rowCount()))
+    assert page.queue.currentItem().text() == "sharp.jpg\nAll faces already sharp"

@@ -55,6 +55,12 @@ def test_saved_in_the_format_the_name_asks_for(restored: tuple[Path, Path], tmp_
     assert _sha(original) == before
 
 
+def test_the_same_format_is_the_very_bytes(restored: tuple[Path, Path], tmp_path: Path) -> None:
+    _, result = restored
+    saved = save_restored(result, tmp_path / "out" / "Mine.PNG")
+    assert saved.image.name == "Mine.PNG" and saved.image.read_bytes() == result.read_bytes()
+
+
 def test_a_taken_name_is_never_replaced(restored: tuple[Path, Path], tmp_path: Path) -> None:
     original, result = restored
     target = tmp_path / "out" / "mine.jpg"
