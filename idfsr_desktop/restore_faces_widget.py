@@ -20,7 +20,7 @@ from core.restore.report import FaceResult
 from idfsr_desktop.restore_words import confidence_words, face_state_text
 
 NO_ONE = -1  # the picker's data for "no one": the generic path
-COLUMNS = ("Face", "Person", "Status", "Before → After")
+COLUMNS = ("Face", "Person", "Status", "Result")
 
 
 def match_tooltip(face: FaceResult) -> str:

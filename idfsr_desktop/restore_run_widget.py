@@ -89,14 +89,15 @@ class RestoreRunWidget(QGroupBox):
         """Another section of how to restore, below the strength and Advanced."""
         self.sections.addWidget(widget)
 
-    def start(self, photos: int, who: Who | None = None) -> None:
-        """A run of `photos` photos begins (`who` names the person of a face)."""
-        self.tracker = RestoreProgress(photos, who)
+    def start(self, photos: int, who: Who | None = None) -> RestoreProgress:
+        """A run of `photos` photos begins (`who` names the person of a face); its tracker."""
+        self.tracker = tracker = RestoreProgress(photos, who)
         self.bar.setRange(0, 1000)
         self.bar.setValue(0)
         self.queue_bar.setRange(0, 1000)
         self.queue_bar.setValue(0)
-        self.status_label.setText(self.tracker.text())
+        self.status_label.setText(tracker.text())
+        return tracker
 
     def show_state(self, photo: QueuedPhoto | None, *, running: bool,
                    any_restorable: bool) -> None:

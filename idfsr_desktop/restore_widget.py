@@ -274,8 +274,11 @@ class RestoreWidget(QWidget):
         if running:
             photos = list(self.controller.running_photos)
             names = {p.id: p.label for p in list_people(self._ctx, best=0)}
-            self.run_box.start(len(photos), lambda index, face: _person_of(
+            tracker = self.run_box.start(len(photos), lambda index, face: _person_of(
                 photos, names, index, face))
+            if self.controller.task is not None:  # the status bar says it in the same words
+                self.controller.task.describe = lambda _: (tracker.text(),
+                                                           tracker.queue_fraction())
         self._update_buttons()
 
     # ---- showing --------------------------------------------------------------------------

@@ -52,6 +52,9 @@ class TaskHandle(QObject):
         self.message = ""  # the outcome in words, once ended
         self.state = JobState.RUNNING  # then DONE, FAILED or CANCELLED
         self.last_progress: Progress | None = None
+        # How a report reads to a person, (words, fraction done or None), where the plain
+        # "k of n" would mislead (a restore's counts restart per face); None: the counts.
+        self.describe: Callable[[Progress], tuple[str, float | None]] | None = None
         self.started_at = time.monotonic()
         self.ended_at: float | None = None
         self._running = True

@@ -88,7 +88,15 @@ class TaskStatusWidget(QWidget):
     def _on_progress(self, handle: TaskHandle, report: Progress) -> None:
         if handle is not self.current or handle.token.cancelled:
             return
-        self.label.setText(progress_text(handle.title, report))
+        if handle.describe is not None:
+            words, fraction = handle.describe(report)
+            self.label.setText(f"{handle.title}: {words}")
+            if fraction is not None:
+                self.bar.setRange(0, 1000)
+                self.bar.setValue(round(fraction * 1000))
+                return
+        else:
+            self.label.setText(progress_text(handle.title, report))
         if report.total:
             self.bar.setRange(0, report.total)
             self.bar.setValue(report.done)

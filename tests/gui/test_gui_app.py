@@ -71,6 +71,9 @@ def test_screenshot_steps_open_the_page_and_restore_a_demo_photo_there(
     steps[2]()  # Biden is not in this library: his face stays on the automatic match
     assert window.restore.current is not None
     assert window.restore.current.choices == {1: obama}
+    # The picker of face 1 says so too (the screenshot shows the people the page says).
+    assert window.restore.faces.picker(0).currentData() == obama
+    assert window.restore.faces.item(0, 2).text() == "Barack Obama (your choice)"
     assert steps[3] == window.restore.run_current  # (a real restore: `make screenshots`)
     steps[4]()  # nothing restored yet: no face to zoom on, and no harm done
     assert window.restore.faces.selectedItems() == [] and window.restore.is_idle()

@@ -135,13 +135,15 @@ def test_progress_says_which_face_whose_fit_and_keeps_one_bar(qtbot: QtBot,
             pass
 
     controller.running_photos = [first, second]
-    controller.task = window.runner.submit(held, title="Restoring 2 photos")
+    controller.task = window.runner.submit(held, title="Restoring 2 photos",
+                                           on_progress=controller.progress.emit)
     controller.task.ended.connect(lambda: controller.running_changed.emit(False))
     controller.running_changed.emit(True)
     texts, bars = [], []
 
     def report(stage: str, done: int, total: int, message: str = "") -> None:
-        controller.progress.emit(Progress(stage, done, total, message))
+        assert controller.task is not None  # its reports, as they come from the worker
+        controller.task.progress.emit(Progress(stage, done, total, message))
         texts.append(page.status_label.text())
         bars.append(page.run_box.bar.value())
 
@@ -172,6 +174,9 @@ def test_progress_says_which_face_whose_fit_and_keeps_one_bar(qtbot: QtBot,
     assert page.run_box.bar.value() == 0 and page.run_box.queue_bar.value() == 500
     report("fit", 1, 50)
     assert texts[-1].startswith("Learning Joe Biden's face…")
+    # The status bar says it in the same words, its bar on the queue's fraction.
+    assert window.task_status.label.text() == f"Restoring 2 photos: {texts[-1]}"
+    assert window.task_status.bar.value() == 500
     release.set()
     qtbot.waitUntil(lambda: not controller.is_running(), timeout=10_000)
     assert not page.run_box.bar.isVisible() and not page.run_box.queue_bar.isVisible()
