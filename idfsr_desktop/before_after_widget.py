@@ -43,6 +43,7 @@ class BeforeAfterWidget(QWidget):
 
     divider_moved = Signal(float)
     zoom_changed = Signal(float)
+    face_clicked = Signal(int)  # a face's number badge was clicked
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -299,9 +300,18 @@ class BeforeAfterWidget(QWidget):
             return
         event.accept()
 
+    def badge_at(self, pos: QPointF) -> int | None:
+        """The number of the face whose badge is at `pos`, if any."""
+        if not self.show_marks:
+            return None
+        return next((n for n, tag in self.badge_rects().items() if tag.contains(pos)), None)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
         pos = event.position()
-        if event.button() == Qt.MouseButton.LeftButton and self.has_result():
+        badge = self.badge_at(pos) if event.button() == Qt.MouseButton.LeftButton else None
+        if badge is not None:
+            self.face_clicked.emit(badge)
+        elif event.button() == Qt.MouseButton.LeftButton and self.has_result():
             self._dragging = "divider"
             self._move_divider_to(pos.x())
         elif event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.RightButton,
@@ -321,9 +331,15 @@ class BeforeAfterWidget(QWidget):
                                   self.centre.y() - delta.y() / rect.height())
             self._clamp_centre()
             self.update()
-        elif self.has_result():
-            near = abs(pos.x() - self.divider_x()) < self.fontMetrics().height()
-            self.setCursor(Qt.CursorShape.SplitHCursor if near else Qt.CursorShape.ArrowCursor)
+        else:
+            badge = self.badge_at(pos)
+            mark = next((m for m in self.marks if m.number == badge), None)
+            self.setToolTip(f"Face {mark.number}: {mark.label}" if mark is not None else "")
+            near = self.has_result() and abs(pos.x() - self.divider_x()) < \
+                self.fontMetrics().height()
+            self.setCursor(Qt.CursorShape.PointingHandCursor if mark is not None
+                           else Qt.CursorShape.SplitHCursor if near
+                           else Qt.CursorShape.ArrowCursor)
         self._last = pos
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:

@@ -88,6 +88,7 @@ class RestoreWidget(QWidget):
         self.faces = RestoreFacesWidget()
         self.faces.person_chosen.connect(self._on_person_chosen)
         self.faces.face_selected.connect(self.view.zoom_to_face)
+        self.view.face_clicked.connect(self.faces.select_face)
         self.faces.face_selected.connect(self._show_candidates)
         self.candidates_label = QLabel()
         secondary_text(self.candidates_label)

@@ -215,6 +215,14 @@ def test_face_table_says_what_became_of_each_face(qtbot: QtBot, window: MainWind
     assert "weak" not in " ".join(rows).lower()
     assert table.horizontalHeaderItem(2).text() == "Status"
 
+    # A number badge on the photo names its face and selects its row.
+    badge = page.view.badge_rects()[2]
+    qtbot.mouseClick(page.view, Qt.MouseButton.LeftButton, pos=badge.center().toPoint())
+    assert table.currentRow() == 1 and page.view.selected_face == 2
+    badge = page.view.badge_rects()[2]  # where it is now, the view zoomed on face 2
+    qtbot.mouseMove(page.view, badge.center().toPoint())
+    assert page.view.toolTip().startswith("Face 2: Joe Biden")
+
     window.restorer.set_choice(photo, 3, None)  # the user: nobody
     assert table.item(2, 2).text() == "No one (your choice): no known identity"
     assert table.picker(2).currentText().startswith("No one")
