@@ -4,7 +4,7 @@ exports through the shared task runner. `core.restore` is the engine; this only 
 A photo joins the queue, its faces are found and matched (`find_faces`, one photo at a time,
 no model loaded), the user may change who each face is, then a run restores the chosen
 photos into a working folder (`restore_photos` with the choices for each photo's path).
-Nothing lands in the output folder until the user exports a result (`export_output`, which
+Nothing leaves the work folder until the user saves a result (`save_restored`, which
 never replaces a file); originals are only ever read. In the app (an interactive context)
 runs happen in a child process (core.engine_process): torch never runs in the window's.
 """
@@ -22,7 +22,6 @@ from core.context import AppContext
 from core.engine_process import EngineProcess
 from core.jobs import CancelToken, Progress, ProgressCallback
 from core.restore.options import NOBODY, PersonChoice, RestoreOptions
-from core.restore.outputs import export_output
 from core.restore.pipeline import collect_inputs, find_faces, restore_photos
 from core.restore.recompose import candidate_paths, chosen_index, recompose
 from core.restore.report import FaceResult, PhotoResult, RestoreReport
@@ -384,20 +383,6 @@ class RestoreController(QObject):
 
     # ---- exporting ------------------------------------------------------------------------
 
-    def export(self, photo: QueuedPhoto) -> TaskHandle | None:
-        """Copy the photo's result and notes into the output folder (never replacing a file)."""
-        if photo.result is None or photo.result.output is None:
-            return None
-        job = functools.partial(_export_job, Path(photo.result.output), self.output_folder())
-        return self._runner.submit(
-            job, title=f"Exporting {photo.path.name}",
-            on_finished=functools.partial(self._on_exported, photo),
-            on_failed=lambda message: self.failed.emit("Export failed", message))
-
-    def _on_exported(self, photo: QueuedPhoto, target: Path) -> None:
-        photo.exported.append(target)
-        self.changed.emit(photo)
-
     def save_as(self, photo: QueuedPhoto, target: Path, *, comparison: bool = False
                 ) -> TaskHandle | None:
         """Save the photo's result as `target` (its suffix names the format; a taken name
@@ -451,14 +436,3 @@ def _save_job(result: Path, target: Path, original: Path | None, max_pixels: int
 def _prune_job(folder: Path, days: float | None, keep: list[Path], *,
                progress: ProgressCallback, cancel: CancelToken) -> Pruned:
     return prune(folder, older_than_days=days, keep=keep)
-
-
-def _export_job(image: Path, out_dir: Path, *, progress: ProgressCallback,
-                cancel: CancelToken) -> Path:
-    progress(Progress("export", 0, 1, f"copying {image.name}"))
-    try:
-        return export_output(image, out_dir)
-    except OSError as exc:
-        from core.errors import IdfsrError
-
-        raise IdfsrError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc

@@ -248,10 +248,6 @@ class RestoreWidget(QWidget):
         self.saved_label.setText(f"Saving {target.name}…")
         self.controller.save_as(photo, target, comparison=self.comparison_box.isChecked())
 
-    def export_current(self) -> None:
-        """Save the current photo's result (Save As)."""
-        self.save_current()
-
     def reveal_output(self) -> None:
         """Open the folder of the last saved photo (else the output folder) in the file
         manager."""
