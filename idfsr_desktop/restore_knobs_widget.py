@@ -138,6 +138,12 @@ class RestoreKnobsWidget(QWidget):
         """The options the fields not shown here come from."""
         return self.knobs.base
 
+    def focus_order(self) -> list[QWidget]:
+        """Its controls in Tab order (the Advanced ones are skipped while it is closed)."""
+        k = self.knobs
+        return [self.slider, self.advanced_button, k.fidelity, k.identity_strength, k.steps,
+                k.candidates, k.scale, self.sampler, self.consistency]
+
     def set_advanced_open(self, shown: bool) -> None:
         """Open or close the Advanced section."""
         self.advanced_button.setChecked(shown)

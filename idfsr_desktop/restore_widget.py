@@ -164,9 +164,8 @@ class RestoreWidget(QWidget):
         # Tab goes down the queue, the photo, the faces, how to restore, then saving.
         order = [self.queue, self.add_button, self.remove_button, self.view,
                  self.viewer.show_faces_box, self.faces, self.candidates,
-                 self.run_box.options.slider, self.run_box.options.advanced_button,
-                 self.run_button, self.run_all_button, self.cancel_button, self.save_button,
-                 self.reveal_button, self.comparison_box]
+                 *self.run_box.options.focus_order(), self.run_button, self.run_all_button,
+                 self.cancel_button, self.save_button, self.reveal_button, self.comparison_box]
         for first, second in zip(order, order[1:], strict=False):
             QWidget.setTabOrder(first, second)
         self._update_all()

@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QSize, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QImage
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QApplication, QFileDialog
 from pytestqt.qtbot import QtBot
 
 from core.context import AppContext
@@ -101,8 +101,22 @@ def test_strength_slider_maps_onto_the_knobs_and_advanced_starts_closed(
     faithful = knobs.options()
     assert faithful.fidelity == 1.0 and faithful.identity_strength < 1.0
 
+    # Tab: from the slider to Advanced to Restore while it is closed, into it when open.
+    queue(window, QueuedPhoto(Path("d.jpg"), "ready", before=grey_image(), found=PhotoResult(
+        "d.jpg", faces=[face(1, match())])))
+    assert window.restore.run_button.isEnabled()
+    window.activateWindow()
+    knobs.slider.setFocus()
+    tabbed = []
+    for _ in range(3):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        tabbed.append(QApplication.focusWidget())
+    assert tabbed[:2] == [knobs.advanced_button, window.restore.run_button]
     qtbot.mouseClick(knobs.advanced_button, Qt.MouseButton.LeftButton)
     assert knobs.advanced.isVisible()
+    knobs.advanced_button.setFocus()
+    qtbot.keyClick(knobs.advanced_button, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is knobs.knobs.fidelity
     assert knobs.consistency.text() == "Off" and knobs.knobs.scale.text() == "Auto"
     assert knobs.knobs.fidelity.value() == 1.0  # the slider wrote into Advanced
     knobs.knobs.fidelity.setValue(0.55)  # by hand: off the slider's line
