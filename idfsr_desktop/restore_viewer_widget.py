@@ -31,7 +31,7 @@ def photo_text(photo: QueuedPhoto) -> str:
     parts = [str(photo.path)]
     found = photo.found
     if found is not None and found.width:
-        parts.append(f"{found.width} × {found.height} px")
+        parts.append(f"{found.width}\u00a0×\u00a0{found.height}\u00a0px")  # kept on one line
     if photo.result is not None and photo.result.output:
         parts.append(f"restored {photo.result.scale:g}× in {photo.result.seconds:.1f} s")
     if photo.exported:
