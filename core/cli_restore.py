@@ -19,7 +19,7 @@ from core.restore.options import RestoreOptions
 
 _DEVICES = click.Choice(["auto", "cuda", "mps", "cpu"])
 _UNITS = {"fit": "step", "sample": "step", "fit-check": "check", "faces": "photo",
-          "restore": "photo"}
+          "restore": "photo", "face": "face"}
 
 
 def limit_threads() -> None:
