@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
-    QCheckBox,
     QFileDialog,
-    QGroupBox,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QSplitter,
@@ -21,10 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.context import AppContext
-from core.errors import IdfsrError
 from core.people.service import list_people
-from core.restore.outputs import read_source_info
-from core.restore.save_as import SAVE_FORMATS, Saved, save_format
 from idfsr_desktop.drop_paths import dropped_paths
 from idfsr_desktop.empty_state_widget import EmptyStateWidget
 from idfsr_desktop.flow_layout import FlowLayout
@@ -33,6 +27,7 @@ from idfsr_desktop.restore_controller import QueuedPhoto, RestoreController
 from idfsr_desktop.restore_faces_widget import RestoreFacesWidget
 from idfsr_desktop.restore_queue_widget import RestoreQueueWidget
 from idfsr_desktop.restore_run_widget import RestoreRunWidget
+from idfsr_desktop.restore_save_widget import RestoreSaveWidget
 from idfsr_desktop.restore_settings_widget import restore_defaults
 from idfsr_desktop.restore_viewer_widget import RestoreViewerWidget
 from idfsr_desktop.theme import secondary_text, title_font
@@ -102,22 +97,10 @@ class RestoreWidget(QWidget):
         self.run_button.clicked.connect(self.run_current)
         self.run_all_button.clicked.connect(self.run_all)
         self.cancel_button.clicked.connect(controller.cancel)
-        self.save_button = QPushButton("&Save As…")
-        self.save_button.setToolTip("Save the restored photo where, as what and in which format "
-                                    "you choose (nothing is replaced; the original is only read)")
-        self.save_button.clicked.connect(self.save_current)
-        self.export_button = self.save_button  # the page's one way out
-        self.comparison_box = QCheckBox("Also save a &before/after comparison")
-        self.comparison_box.setToolTip("A second image beside it: the original on the left, "
-                                       "the restored photo on the right")
-        self.reveal_button = QPushButton("Show in &Folder")
-        self.reveal_button.setToolTip("Open the folder of the last saved photo")
-        self.reveal_button.clicked.connect(self.reveal_output)
-        self.saved_label = QLabel()
-        self.saved_label.setWordWrap(True)
-        secondary_text(self.saved_label)
-        self.last_saved: Saved | None = None
-        self._save_folder: Path | None = None  # where the last Save As went (this session)
+        self.saving = RestoreSaveWidget(controller)
+        # The box's controls under the page's own names (the window and the tests use them).
+        self.save_button, self.reveal_button = self.saving.save_button, self.saving.reveal_button
+        self.comparison_box, self.saved_label = self.saving.comparison_box, self.saving.saved_label
         self._names: dict[int, str] = {}  # person id: label, as the page last showed them
         side = QWidget()
         side_column = QVBoxLayout(side)
@@ -127,16 +110,7 @@ class RestoreWidget(QWidget):
         side_column.addWidget(self.candidates_label)
         side_column.addWidget(self.candidates)
         side_column.addWidget(self.run_box)
-        save_box = QGroupBox("Saving")
-        save_column = QVBoxLayout(save_box)
-        export_row = QHBoxLayout()
-        export_row.addWidget(self.save_button)
-        export_row.addWidget(self.reveal_button)
-        export_row.addStretch(1)
-        save_column.addLayout(export_row)
-        save_column.addWidget(self.comparison_box)
-        save_column.addWidget(self.saved_label)
-        side_column.addWidget(save_box)
+        side_column.addWidget(self.saving)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(queue_box)
@@ -156,7 +130,6 @@ class RestoreWidget(QWidget):
         controller.changed.connect(self._on_changed)
         controller.running_changed.connect(self._on_running)
         controller.progress.connect(self.run_box.show_progress)
-        controller.saved.connect(self._on_saved)
         self.queue.setAccessibleName("Photos to restore")
         self.add_button.setAccessibleName("Add photos to restore")
         self.remove_button.setAccessibleName("Remove the photo from the queue")
@@ -222,49 +195,11 @@ class RestoreWidget(QWidget):
 
     def save_current(self) -> None:
         """Save the current photo's result where the user says (a Save As dialog)."""
-        photo = self.current
-        if photo is None or photo.result is None or not photo.result.output:
-            return
-        result = Path(photo.result.output)
-        source_format = read_source_info(result).format
-        fmt = source_format if source_format in SAVE_FORMATS else "JPEG"
-        folder = self._save_folder or self.controller.output_folder()
-        suggested = folder / f"{photo.path.stem}-restored{SAVE_FORMATS[fmt][0]}"
-        filters = [f"{FORMAT_NAMES[f]} (*{' *'.join(SAVE_FORMATS[f])})" for f in SAVE_FORMATS]
-        chosen, chosen_filter = QFileDialog.getSaveFileName(
-            self, "Save Restored Photo", str(suggested), ";;".join(filters),
-            filters[list(SAVE_FORMATS).index(fmt)])
-        if not chosen:
-            return
-        target = Path(chosen)
-        try:
-            save_format(target)
-        except IdfsrError:  # no usable suffix: the format the user picked in the dialog
-            picked = next((f for f, text in zip(SAVE_FORMATS, filters, strict=True)
-                           if text == chosen_filter), fmt)
-            target = target.with_name(target.name + SAVE_FORMATS[picked][0])
-        self._save_folder = target.parent
-        self.saved_label.setText(f"Saving {target.name}…")
-        self.controller.save_as(photo, target, comparison=self.comparison_box.isChecked())
+        self.saving.save()
 
     def reveal_output(self) -> None:
-        """Open the folder of the last saved photo (else the output folder) in the file
-        manager."""
-        folder = (self.last_saved.image.parent if self.last_saved is not None
-                  else self.controller.output_folder())
-        folder.mkdir(parents=True, exist_ok=True)
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
-
-    def _on_saved(self, photo: QueuedPhoto, saved: Saved) -> None:
-        self.last_saved = saved
-        words = f"Saved as {saved.image.name}"
-        if saved.renamed:
-            words += " (the name asked for was taken; nothing was replaced)"
-        if saved.comparison is not None:
-            words += f", with {saved.comparison.name}"
-        self.saved_label.setText(f"{words} in {saved.image.parent}.")
-        self.saved_label.setToolTip(str(saved.image))
-        self._update_buttons()
+        """Open the folder of the last saved photo (else the output folder)."""
+        self.saving.reveal()
 
     def _on_running(self, running: bool) -> None:
         if running:
@@ -372,18 +307,11 @@ class RestoreWidget(QWidget):
         self.run_box.show_state(photo, running=running,
                                 any_restorable=any(p.restorable for p in self.controller.photos))
         self.remove_button.setEnabled(photo is not None and photo.status != "restoring")
-        has_result = photo is not None and photo.result is not None and bool(photo.result.output)
-        self.save_button.setEnabled(has_result)
-        self.comparison_box.setEnabled(has_result)
-        self.reveal_button.setEnabled(self.last_saved is not None)
+        self.saving.show_photo(photo)
 
     def is_idle(self) -> bool:
         """Whether no face search or restore runs."""
         return self.controller.is_idle()
-
-
-FORMAT_NAMES = {"JPEG": "JPEG image", "PNG": "PNG image", "TIFF": "TIFF image",
-                "WEBP": "WebP image"}
 
 
 def _person_of(photos: list[QueuedPhoto], names: dict[int, str], index: int, face: int
