@@ -8,7 +8,6 @@ the JSON note naming the new file). Nothing is ever replaced: a taken name becom
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -17,7 +16,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 from core.errors import IdfsrError
 from core.library.imageio import load_image
-from core.restore.outputs import encode_image, read_source_info, sidecar_paths, write_new
+from core.restore.encoding import encode_image, read_source_info
+from core.restore.notes import read_note
+from core.restore.outputs import sidecar_paths, write_new
 
 # Pillow's format name: the suffixes a name may end with (the first is the usual one).
 SAVE_FORMATS = {"JPEG": (".jpg", ".jpeg"), "PNG": (".png",), "TIFF": (".tif", ".tiff"),
@@ -84,7 +85,7 @@ def save_restored(result: Path, target: Path, *, original: Path | None = None,
     if original is not None and target.resolve() == original.resolve():
         raise IdfsrError(f"{target.name} is the original photo; choose another name")
     side_json, side_xmp, _ = sidecar_paths(result)
-    note = json.loads(side_json.read_text(encoding="utf-8")) if side_json.is_file() else {}
+    note = read_note(side_json) if side_json.is_file() else None
     xmp = side_xmp.read_bytes() if side_xmp.is_file() else b""
     source = read_source_info(result)
     info = replace(source, format=fmt, suffix=target.suffix.lower())
@@ -105,8 +106,9 @@ def save_restored(result: Path, target: Path, *, original: Path | None = None,
         new_json, new_xmp, _ = sidecar_paths(image)
         if xmp:
             put(new_xmp, xmp)
-        put(new_json, json.dumps({**note, "output": str(image), "exported_from": str(result)},
-                                 indent=2, ensure_ascii=False).encode("utf-8"))
+        if note is not None:
+            put(new_json, note.model_copy(update={"output": str(image),
+                                                  "exported_from": str(result)}).to_bytes())
         put(image, data)  # last: a note without its image is an unfinished save
         comparison = None
         if original is not None:

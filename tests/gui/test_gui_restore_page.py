@@ -9,7 +9,6 @@ their notes written as a run writes them); the engine itself runs in test_gui_re
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,8 +25,9 @@ from core.context import AppContext
 from core.jobs import CancelToken, Progress
 from core.library.service import add_root
 from core.restore.matching import Match
+from core.restore.notes import RestoreNote, xmp_packet
 from core.restore.options import RestoreOptions
-from core.restore.outputs import sidecar_paths, xmp_packet
+from core.restore.outputs import sidecar_paths
 from core.restore.report import FaceResult, PhotoResult
 from idfsr_desktop.before_after_widget import BeforeAfterWidget, FaceMark
 from idfsr_desktop.main_window import MainWindow
@@ -296,7 +296,8 @@ def test_save_as_writes_the_chosen_files_and_never_the_original(
     work = tmp_path / "work" / "grandma-restored.jpg"
     work.parent.mkdir()
     Image.fromarray(rng.integers(0, 255, (80, 100, 3), np.uint8)).save(work)
-    sidecar_paths(work)[0].write_text(json.dumps({"note": "restored by AI"}))
+    sidecar_paths(work)[0].write_bytes(RestoreNote(source=str(original),
+                                                   output=str(work)).to_bytes())
     sidecar_paths(work)[1].write_bytes(xmp_packet(source="grandma.jpg", model_sha256="ab",
                                                   persons=[], faces=1, personal=0))
     result = PhotoResult(str(original), "restored", output=str(work),

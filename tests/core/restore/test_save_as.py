@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from core.errors import IdfsrError
-from core.restore.outputs import sidecar_paths, xmp_packet
+from core.restore.notes import RestoreNote, xmp_packet
+from core.restore.outputs import sidecar_paths
 from core.restore.save_as import save_format, save_restored
 
 
@@ -32,7 +33,7 @@ def restored(tmp_path: Path) -> tuple[Path, Path]:
     result = work / "old-restored.png"
     Image.fromarray(rng.integers(0, 255, (60, 80, 3), np.uint8)).save(result)
     side_json, side_xmp, _ = sidecar_paths(result)
-    side_json.write_text(json.dumps({"note": "restored by AI", "output": str(result)}))
+    side_json.write_bytes(RestoreNote(source=str(original), output=str(result)).to_bytes())
     side_xmp.write_bytes(xmp_packet(source="old.jpg", model_sha256="ab", persons=["Ann"],
                                     faces=1, personal=1))
     return original, result
