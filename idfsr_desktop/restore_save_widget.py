@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import IdfsrError
-from core.restore.outputs import read_source_info
+from core.restore.encoding import read_source_info
 from core.restore.save_as import SAVE_FORMATS, Saved, save_format
 from idfsr_desktop.restore_controller import QueuedPhoto, RestoreController
 from idfsr_desktop.theme import secondary_text
