@@ -1,18 +1,29 @@
-"""Browsing the library: photos narrowed by folder, capture date, faces and person; the
-folders to choose from; the faces of one photo with who they are (for a photo viewer)."""
+"""Browsing the library: photos narrowed by folder, capture date, faces, person and search
+words, in path or timeline order; the folders to choose from; the faces of one photo with who
+they are (for a photo viewer)."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import Select, exists, func, select
 
 from core.context import AppContext
 from core.db.models import Face, FacePerson, LibraryRoot, Person, Photo
+from core.library.search import SearchTerm, term_condition, under_folder, with_person
 from core.library.service import PhotoInfo, _photo_info
+
+
+class PhotoOrder(Enum):
+    """How photos are listed: by path, or by capture time (undated photos last either way)."""
+
+    PATH = "path"
+    NEWEST = "newest"
+    OLDEST = "oldest"
 
 
 @dataclass(frozen=True)
@@ -25,11 +36,21 @@ class PhotoFilter:
     date_to: date | None = None  # captured on or before this day
     has_faces: bool | None = None  # True: with faces; False: without
     person_id: int | None = None  # with a face of this person
+    search: tuple[SearchTerm, ...] = ()  # matching every term (core.library.search)
 
     @property
     def narrows(self) -> bool:
         """Whether anything is filtered out at all."""
         return self != PhotoFilter()
+
+
+def timeline_month(photo: PhotoInfo) -> tuple[int, int] | None:
+    """The (year, month) a photo sits under in the timeline (UTC, as the filters); None for
+    a photo without a capture date."""
+    if photo.captured_at is None:
+        return None
+    when = photo.captured_at.astimezone(UTC)
+    return when.year, when.month
 
 
 def _day_start(day: date) -> datetime:
@@ -40,10 +61,7 @@ def _where(q: Select[Any], f: PhotoFilter) -> Select[Any]:
     if f.status:
         q = q.where(Photo.status == f.status)
     if f.folder:
-        # Paths are stored as bytes, compared bytewise: everything under "/a/b/" sorts in
-        # ["/a/b/", "/a/b0") ('0' follows the separator), which the path index answers.
-        prefix = f.folder.rstrip(os.sep) + os.sep
-        q = q.where(Photo.path >= prefix, Photo.path < prefix[:-1] + chr(ord(os.sep) + 1))
+        q = q.where(under_folder(f.folder))
     if f.date_from is not None:
         q = q.where(Photo.captured_at >= _day_start(f.date_from))
     if f.date_to is not None:
@@ -52,15 +70,24 @@ def _where(q: Select[Any], f: PhotoFilter) -> Select[Any]:
         any_face = exists().where(Face.photo_id == Photo.id)
         q = q.where(any_face if f.has_faces else ~any_face)
     if f.person_id is not None:
-        q = q.where(exists().where(Face.photo_id == Photo.id, FacePerson.face_id == Face.id,
-                                   FacePerson.person_id == f.person_id))
+        q = q.where(with_person([f.person_id]))
+    for term in f.search:
+        q = q.where(term_condition(term))
     return q
 
 
+def _ordered(q: Select[Any], order: PhotoOrder) -> Select[Any]:
+    if order is PhotoOrder.PATH:
+        return q.order_by(Photo.path)
+    when = Photo.captured_at.desc() if order is PhotoOrder.NEWEST else Photo.captured_at.asc()
+    return q.order_by(Photo.captured_at.is_(None), when, Photo.path)
+
+
 def filtered_photos(ctx: AppContext, where: PhotoFilter, *, offset: int = 0,
-                    limit: int | None = None) -> list[PhotoInfo]:
-    """The photos the filter lets through, ordered by path, in a window."""
-    q = _where(select(Photo), where).order_by(Photo.path).offset(offset)
+                    limit: int | None = None,
+                    order: PhotoOrder = PhotoOrder.PATH) -> list[PhotoInfo]:
+    """The photos the filter lets through, in `order`, in a window."""
+    q = _ordered(_where(select(Photo), where), order).offset(offset)
     if limit is not None:
         q = q.limit(limit)
     with ctx.db.session() as s:
