@@ -33,8 +33,17 @@ NO_DATE = QDate(1800, 1, 1)  # the date edits' minimum, shown as "Any"
 SETTINGS_GROUP = "library_filters"
 
 
+class FilterDateEdit(QDateEdit):
+    """A date field that Tab leaves at once. QDateTimeEdit walks its sections with Tab, and
+    while it shows the special value ("Any") it never reaches the last one: Tab was trapped
+    in the field. The sections stay reachable with the arrow keys."""
+
+    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: A002 (Qt's name)
+        return QWidget.focusNextPrevChild(self, next)
+
+
 def _date_edit(tip: str) -> QDateEdit:
-    edit = QDateEdit()
+    edit = FilterDateEdit()
     edit.setCalendarPopup(True)
     edit.setDisplayFormat("yyyy-MM-dd")
     edit.setMinimumDate(NO_DATE)
@@ -74,12 +83,15 @@ class LibraryFilterWidget(QWidget):
     whenever one of them changes."""
 
     changed = Signal(object)  # PhotoFilter
+    choices_loaded = Signal()  # `folders` and `people` were read again
 
     def __init__(self, ctx: AppContext, runner: TaskRunner | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ctx, self._runner = ctx, runner
         self._pending: dict[QComboBox, str] = {}  # saved choices not read yet: folder, person
+        self.folders: list[str] = []  # the library's folders of photos, as last read
+        self.people: list[PersonInfo] = []  # its visible people, as last read
         self.folder_combo = QComboBox()
         self.folder_combo.setToolTip("Only the photos under this folder")
         self.folder_combo.setSizeAdjustPolicy(
@@ -169,6 +181,7 @@ class LibraryFilterWidget(QWidget):
 
     def _show_choices(self, choices: tuple[list[str], list[PersonInfo]]) -> None:
         folders, people = choices
+        self.folders, self.people = folders, people
         before = self.photo_filter()
         self.blockSignals(True)  # a vanished choice falls back to "any": said once, below
         self._fill_folders(folders)
@@ -182,6 +195,7 @@ class LibraryFilterWidget(QWidget):
             self._emit()
         elif settled:
             self._save()  # a remembered folder or person that is gone is forgotten
+        self.choices_loaded.emit()
 
     def _fill_folders(self, folders: list[str]) -> None:
         current = self.folder_combo.currentData()

@@ -1,9 +1,12 @@
-"""The Library page: counts, a filter bar (folder, dates, faces, person, status) and a
-virtualised thumbnail grid; double-click opens a photo in the viewer, the context menu sends
-photos to the Restore page."""
+"""The Library page: a search box, counts, a filter bar (folder, dates, faces, person, status)
+and a virtualised thumbnail grid under year and month headers, newest first, which fills in
+while indexing runs; double-click opens a photo in the viewer, the context menu sends photos
+to the Restore page."""
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, QSize, Qt, Signal
@@ -11,6 +14,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFrame,
+    QHBoxLayout,
     QLabel,
     QListView,
     QMenu,
@@ -21,17 +25,23 @@ from PySide6.QtWidgets import (
 )
 
 from core.context import AppContext
-from core.library.browse import PhotoFilter
+from core.jobs import Progress
+from core.library.browse import PhotoFilter, PhotoOrder
+from core.library.search import LibrarySearch
 from core.library.service import library_status, photo_thumbnail
 from idfsr_desktop.empty_state_widget import EmptyStateWidget
 from idfsr_desktop.library_filter_widget import LibraryFilterWidget
+from idfsr_desktop.library_search_widget import LibrarySearchBox, SearchPeopleWidget
 from idfsr_desktop.people_editor import PeopleEditor
 from idfsr_desktop.photo_item_delegate import PhotoItemDelegate
 from idfsr_desktop.photo_list_model import PhotoListModel, PhotoRole
 from idfsr_desktop.photo_viewer_dialog import PhotoViewerDialog
 from idfsr_desktop.task_runner import TaskRunner
 from idfsr_desktop.thumbnail_loader import ThumbnailLoader
+from idfsr_desktop.timeline_model import TimelineModel
 
+GROWTH_INTERVAL_S = 0.4  # while indexing, new photos join the grid at most this often
+ORDERS = (("Newest first", PhotoOrder.NEWEST), ("Oldest first", PhotoOrder.OLDEST))
 THUMB_SIZE = 160  # logical pixels; the thumbnail cache holds 256 px, enough up to ~150 % scale
 
 _FILTER_NOUNS = {"error": "unreadable photos", "missing": "missing photos"}
@@ -58,6 +68,7 @@ class LibraryWidget(QWidget):
     add_folder_requested = Signal()
     open_demo_requested = Signal()
     restore_requested = Signal(list)  # [Path]: photos to restore
+    person_requested = Signal(int)  # a person found by the search, to open
 
     def __init__(self, ctx: AppContext, runner: TaskRunner | None = None,
                  parent: QWidget | None = None) -> None:
@@ -69,22 +80,45 @@ class LibraryWidget(QWidget):
         self._indexing = False
         self._has_roots = False
         self._counts = ""
+        self._grown_at = 0.0  # when the grid last took in photos being indexed
         self.thumbnails = ThumbnailLoader(lambda photo: photo_thumbnail(ctx, photo), self)
-        self.model = PhotoListModel(ctx, self.thumbnails, self)
+        self.model = PhotoListModel(ctx, self.thumbnails, self)  # the photos (the viewer's)
+        self.timeline = TimelineModel(self.model, self)  # the photos under headers (the grid's)
 
         self.counts_label = QLabel()
         # A long line may be clipped rather than hold the window wide.
         self.counts_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.counts_label.setAlignment(Qt.AlignmentFlag.AlignRight
+                                       | Qt.AlignmentFlag.AlignVCenter)
         self.filters = LibraryFilterWidget(ctx, runner)
         self.filters.changed.connect(self._on_filter_changed)
+        self.search_box = LibrarySearchBox(lambda: (self.filters.people, self.filters.folders))
+        self.search_box.search_changed.connect(self._on_search)
+        self.filters.choices_loaded.connect(self.search_box.search_now)  # renamed people…
+        self.search_people = SearchPeopleWidget()
+        self.search_people.person_requested.connect(self.person_requested)
+        self.order_combo = QComboBox()
+        for text, order in ORDERS:
+            self.order_combo.addItem(text, order)
+        self.order_combo.setAccessibleName("Order")
+        self.order_combo.setToolTip("Newest or oldest photos first; photos without a date "
+                                    "come last")
+        self.order_combo.currentIndexChanged.connect(
+            lambda _: self.model.set_order(self.order_combo.currentData()))
         self.model.set_filter(self.filters.photo_filter())  # those of the last session
 
         self.header = QWidget()
+        top_row = QHBoxLayout()
+        top_row.setContentsMargins(0, 0, 0, 0)
+        top_row.addWidget(self.search_box, 1)
+        top_row.addWidget(self.order_combo)
+        top_row.addWidget(self.counts_label, 1)
         header_column = QVBoxLayout(self.header)
         header_column.setContentsMargins(0, 0, 0, 0)
         header_column.setSpacing(self.fontMetrics().height() // 3)
-        header_column.addWidget(self.counts_label)
+        header_column.addLayout(top_row)
         header_column.addWidget(self.filters)
+        header_column.addWidget(self.search_people)
 
         self.view = self._make_view()
         self.empty_state = EmptyStateWidget()
@@ -106,7 +140,8 @@ class LibraryWidget(QWidget):
         view.setViewMode(QListView.ViewMode.IconMode)
         view.setMovement(QListView.Movement.Static)
         view.setResizeMode(QListView.ResizeMode.Adjust)
-        view.setUniformItemSizes(True)  # the layout never asks every row for its size
+        view.setWrapping(True)
+        view.setSpacing(0)  # the delegate spreads the photos over the width
         view.setLayoutMode(QListView.LayoutMode.Batched)
         view.setBatchSize(256)
         view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -116,7 +151,9 @@ class LibraryWidget(QWidget):
         self.delegate = PhotoItemDelegate(THUMB_SIZE, view)
         view.setItemDelegate(self.delegate)
         view.viewport().installEventFilter(self)  # to spread the columns over the width
-        view.setModel(self.model)
+        view.setModel(self.timeline)
+        self.timeline.modelReset.connect(view.scrollToTop)  # other photos: from the top
+        view.setAccessibleName("Photos")
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         view.customContextMenuRequested.connect(self._context_menu)
         view.activated.connect(self.open_viewer)  # double-click or Enter
@@ -132,19 +169,29 @@ class LibraryWidget(QWidget):
         """Show the photo at `index` large, with its faces; next/previous walk the grid."""
         if not index.isValid():
             return None
+        row = index.row()
+        if index.model() is self.timeline:
+            source = self.timeline.source_row(row)
+            if source is None:
+                return None  # a header
+            row = source
         if self.viewer is None:
             self.viewer = PhotoViewerDialog(self._ctx, self.model, self._runner, self,
                                             editor=self.editor)
             self.viewer.restore_requested.connect(self.restore_requested)
             self.viewer.row_changed.connect(self._follow_viewer)
-        self.viewer.show_row(index.row())
+        self.viewer.show_row(row)
         self.viewer.show()
         self.viewer.raise_()
         self.viewer.activateWindow()
         return self.viewer
 
+    def view_index(self, row: int) -> QModelIndex:
+        """The grid's index of the photo at `row` of `model`."""
+        return self.timeline.index(self.timeline.row_of_source(row))
+
     def _follow_viewer(self, row: int) -> None:
-        index = self.model.index(row)
+        index = self.view_index(row)
         self.view.setCurrentIndex(index)
         self.view.scrollTo(index)
 
@@ -170,15 +217,18 @@ class LibraryWidget(QWidget):
         return super().eventFilter(watched, event)
 
     def _fit_grid(self) -> None:
-        """Spread the columns evenly over the width, instead of leaving a gap on the right."""
+        """Spread the columns evenly over the width, instead of leaving a gap on the right;
+        headers span the whole width."""
         cell = self.delegate.cell_size(self.view.fontMetrics())
         gap = max(2, self.view.fontMetrics().height() // 3)
         width = self.view.viewport().width()
         columns = max(1, width // (cell.width() + gap))
         # One pixel of slack: QListView wraps a row that would end exactly at the edge.
-        grid = QSize(max(cell.width() + gap, (width - 1) // columns), cell.height() + gap)
-        if grid != self.view.gridSize():
-            self.view.setGridSize(grid)
+        column = max(cell.width() + gap, (width - 1) // columns)
+        sizes = (column, max(1, width - 1), gap)
+        if sizes != (self.delegate.column_width, self.delegate.row_width, self.delegate.gap):
+            self.delegate.column_width, self.delegate.row_width, self.delegate.gap = sizes
+            self.view.doItemsLayout()
 
     @property
     def status_filter(self) -> str | None:
@@ -202,6 +252,33 @@ class LibraryWidget(QWidget):
         self._indexing = indexing
         self._update_page()
 
+    def on_index_progress(self, report: Progress) -> None:
+        """Indexing read more photos: take in those written so far, in place (at most every
+        GROWTH_INTERVAL_S), without moving the view."""
+        if report.stage != "indexing" or report.done == 0:
+            return
+        now = time.monotonic()
+        if now - self._grown_at < GROWTH_INTERVAL_S:
+            return
+        self._grown_at = now
+        self._counts = counts_text(library_status(self._ctx))
+        self.model.reload()
+        self._update_page()
+
+    def focus_search(self) -> None:
+        """Put the cursor in the search box, its words selected (Ctrl+F)."""
+        self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_box.selectAll()
+
+    def photo_filter(self) -> PhotoFilter:
+        """What the grid shows: the filter bar's choices and the search's words."""
+        found = self.search_box.found
+        return replace(self.filters.photo_filter(), search=found.terms if found else ())
+
+    def _on_search(self, found: LibrarySearch | None) -> None:
+        self.search_people.show_people(found.people if found else ())
+        self._on_filter_changed(self.photo_filter())
+
     def is_idle(self) -> bool:
         """Whether no thumbnail is queued or loading."""
         return self.thumbnails.is_idle()
@@ -210,8 +287,8 @@ class LibraryWidget(QWidget):
         """Stop loading thumbnails (the window is closing)."""
         self.thumbnails.shutdown()
 
-    def _on_filter_changed(self, where: PhotoFilter) -> None:
-        self.model.set_filter(where)
+    def _on_filter_changed(self, _: PhotoFilter) -> None:
+        self.model.set_filter(self.photo_filter())
         self._update_page()
 
     def _update_page(self) -> None:
@@ -229,9 +306,18 @@ class LibraryWidget(QWidget):
         elif self.model.rowCount() > 0:
             self.pages.setCurrentWidget(self.view)
             return
-        elif self._indexing:
+        elif self._indexing and not self.model.photo_filter.narrows:
             self.empty_state.show_message("Looking for photos…",
-                                          "They appear here when indexing finishes.")
+                                          "They appear here as they are read.")
+        elif self.model.photo_filter.search and self.search_people.buttons:
+            self.empty_state.show_message(f"No photos match “{self.search_box.found.text}”"
+                                          if self.search_box.found else "No photos match",
+                                          "The people found are listed above.")
+        elif self.model.photo_filter.search:
+            self.empty_state.show_message(
+                f"Nothing matches “{self.search_box.found.text}”" if self.search_box.found
+                else "Nothing matches",
+                "Try a person's name, a folder's name, a year or a month (“march 2019”).")
         elif self.model.photo_filter == PhotoFilter(status=self.status_filter) \
                 and self.status_filter is not None:
             self.empty_state.show_message(f"No {_FILTER_NOUNS[self.status_filter]}")

@@ -143,6 +143,7 @@ class MainWindow(QMainWindow):
         self.library.editor = self.editor
         self.library.add_folder_requested.connect(self.choose_folder)
         self.library.open_demo_requested.connect(self.open_demo_library)
+        self.library.person_requested.connect(self.open_person)
         self.people = PeopleWidget(ctx, self.runner, self.editor, self.fits)
         self.restorer = RestoreController(ctx, self.runner, self)
         self.restorer.failed.connect(self.show_error)
@@ -265,6 +266,8 @@ class MainWindow(QMainWindow):
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
 
         self.undo_action = self._action("&Undo", self.editor.undo, QKeySequence(std.Undo))
+        self.find_action = self._action("&Find…", self.find, QKeySequence(std.Find),
+                                        "Search people, folders and dates in the library")
         self.rename_action = self._action("&Rename Person", self.rename_person, "F2")
         self.hide_action = self._action("&Hide Person", self.hide_person, "Ctrl+H")
 
@@ -302,7 +305,8 @@ class MainWindow(QMainWindow):
             file_menu.addSeparator() if action is None else file_menu.addAction(action)
         edit_menu = bar.addMenu("&Edit")
         edit_menu.aboutToShow.connect(self._update_undo)
-        for action in (self.undo_action, None, self.rename_action, self.hide_action):
+        for action in (self.undo_action, None, self.find_action, None, self.rename_action,
+                       self.hide_action):
             edit_menu.addSeparator() if action is None else edit_menu.addAction(action)
         view_menu = bar.addMenu("&View")
         for action in self.page_actions:
@@ -335,6 +339,16 @@ class MainWindow(QMainWindow):
                 self.people.show_person(people[0].id)
         else:
             raise ValueError(f"unknown page {name!r}")
+
+    def find(self) -> None:
+        """Show the Library page with the cursor in its search box."""
+        self.show_page("library")
+        self.library.focus_search()
+
+    def open_person(self, person_id: int) -> None:
+        """Show one person's page."""
+        self.show_page("people")
+        self.people.show_person(person_id)
 
     def current_page(self) -> str:
         """The sidebar page shown."""
@@ -408,6 +422,7 @@ class MainWindow(QMainWindow):
         handle = self.runner.submit(job, title=title, on_finished=self._on_indexed,
                                     on_failed=self._on_index_failed)
         handle.ended.connect(self._on_index_ended)
+        handle.progress.connect(self.library.on_index_progress)  # the grid fills in
         self.index_task = handle
         self._set_indexing(True)
         return handle

@@ -1,14 +1,16 @@
-"""Paints one grid cell: the thumbnail (or a placeholder), a status badge and the file name."""
+"""Paints one grid cell: the thumbnail (or a placeholder), a status badge and the file name;
+or a timeline header ("2019", "March 2019") across the grid's whole width."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPixmap
-from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+from PySide6.QtWidgets import QStyle, QStyleOptionViewItem, QWidget
 
 from idfsr_desktop.photo_list_model import StatusRole, ThumbnailUnavailableRole
 from idfsr_desktop.theme import blend
-from idfsr_desktop.thumbnail_cell_delegate import ThumbnailCellDelegate
+from idfsr_desktop.thumbnail_cell_delegate import AnyIndex, ThumbnailCellDelegate
+from idfsr_desktop.timeline_model import HeaderRole
 
 # The one place with fixed colours: a status badge must read as a warning on any palette.
 BADGE_COLOURS = {"error": QColor(198, 40, 40), "missing": QColor(230, 145, 0)}
@@ -16,16 +18,52 @@ BADGE_GLYPHS = {"error": "!", "missing": "?"}
 PLACEHOLDER_WORDS = {"error": "Unreadable", "missing": "Missing"}
 
 
+HEADER_SCALE = {"year": 1.5, "month": 1.1}  # of the font's size
+
+
+def header_font(font: QFont, level: str) -> QFont:
+    """The font of a year or month header."""
+    bigger = QFont(font)
+    bigger.setPointSizeF(font.pointSizeF() * HEADER_SCALE[level])
+    bigger.setWeight(QFont.Weight.Bold if level == "year" else QFont.Weight.DemiBold)
+    return bigger
+
+
 class PhotoItemDelegate(ThumbnailCellDelegate):
-    """A photo's thumbnail with a status badge and its file name underneath."""
+    """A photo's thumbnail with a status badge and its file name underneath; a header row
+    spans the grid. The page sets `column_width` and `row_width` from the view's width."""
+
+    def __init__(self, thumb_size: int, parent: QWidget | None = None) -> None:
+        super().__init__(thumb_size, parent)
+        self.column_width = 0  # a photo's share of the width (0: just its cell)
+        self.row_width = 0  # a header's width
+        self.gap = 0  # between rows of photos
 
     def cell_size(self, metrics: QFontMetrics) -> QSize:
         """The size of every cell (the grid's items are uniform)."""
         pad = self.padding(metrics)
         return QSize(self.thumb_size + 2 * pad, self.thumb_size + metrics.height() + 3 * pad)
 
+    def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
+        level = index.data(HeaderRole)
+        if level:
+            metrics = QFontMetrics(header_font(option.font, level))
+            lead = 1.4 if level == "year" else 1.0  # a year stands further apart
+            return QSize(max(1, self.row_width), round(metrics.height() * (1 + lead)))
+        cell = self.cell_size(option.fontMetrics)
+        return QSize(max(cell.width(), self.column_width), cell.height() + self.gap)
+
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
+        level = index.data(HeaderRole)
+        if level:
+            self._paint_header(painter, option, index, level)
+            return
+        # The cell sits centred in its share of the row, the row gap below it.
+        cell = self.cell_size(option.fontMetrics)
+        option = QStyleOptionViewItem(option)
+        option.rect = QRect(option.rect.x() + (option.rect.width() - cell.width()) // 2,
+                            option.rect.y(), cell.width(), cell.height())
         opt = self.begin_paint(painter, option, index)
         pad = self.padding(opt.fontMetrics)
         cell = opt.rect
@@ -90,3 +128,28 @@ class PhotoItemDelegate(ThumbnailCellDelegate):
         elided = opt.fontMetrics.elidedText(name, Qt.TextElideMode.ElideMiddle, text_rect.width())
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter,
                          elided)
+
+    def _paint_header(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex,
+                      level: str) -> None:
+        painter.save()
+        font = header_font(option.font, level)
+        metrics = QFontMetrics(font)
+        pad = self.padding(option.fontMetrics)
+        # The text sits on the bottom of its row, near the photos it heads.
+        text_rect = QRect(option.rect.x() + pad, option.rect.bottom() + 1 - metrics.height()
+                          - pad // 2, option.rect.width() - 2 * pad, metrics.height())
+        palette = option.palette
+        colour = palette.color(QPalette.ColorRole.Text)
+        if level == "month":
+            colour = blend(colour, palette.color(QPalette.ColorRole.Base), 0.25)
+        painter.setPen(colour)
+        painter.setFont(font)
+        text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         metrics.elidedText(text, Qt.TextElideMode.ElideRight,
+                                            text_rect.width()))
+        if level == "year":  # a hairline under the year, across the grid
+            painter.setPen(blend(palette.color(QPalette.ColorRole.Base), colour, 0.18))
+            y = option.rect.bottom()
+            painter.drawLine(option.rect.x() + pad, y, option.rect.right() - pad, y)
+        painter.restore()

@@ -1,8 +1,12 @@
-"""The library's photos as a Qt list model, fetched from core in windows as the view scrolls."""
+"""The library's photos as a Qt list model, fetched from core in windows as the view scrolls;
+a refresh changes only the rows that changed (photos indexed meanwhile appear in place)."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import replace
+from difflib import SequenceMatcher
 from pathlib import PurePath
 from typing import Any
 
@@ -16,7 +20,7 @@ from PySide6.QtCore import (
 )
 
 from core.context import AppContext
-from core.library.browse import PhotoFilter, filtered_photos
+from core.library.browse import PhotoFilter, PhotoOrder, filtered_photos
 from core.library.service import PhotoInfo
 from idfsr_desktop.thumbnail_loader import ThumbnailLoader
 
@@ -44,9 +48,26 @@ def photo_tooltip(photo: PhotoInfo) -> str:
     return "\n".join(lines)
 
 
+def apply_diff(old: list[Any], new: list[Any], remove: Callable[[int, int], None],
+               insert: Callable[[int, int, int], None]) -> None:
+    """Turn a list of keys `old` into `new` by remove(first, last) of rows and
+    insert(at, start, end) of new[start:end], from the end so earlier rows stay put."""
+    codes = SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+    for tag, i1, i2, j1, j2 in reversed(codes):
+        if tag in ("delete", "replace"):
+            remove(i1, i2 - 1)
+        if tag in ("insert", "replace"):
+            insert(i1, j1, j2)
+
+
+def _key(photo: PhotoInfo) -> tuple[int, object]:
+    """What identifies a row for a refresh: a new capture date moves the photo."""
+    return photo.id, photo.captured_at
+
+
 class PhotoListModel(QAbstractListModel):
-    """Rows are PhotoInfo in path order, those a PhotoFilter lets through; thumbnails load
-    lazily."""
+    """Rows are PhotoInfo in `order` (newest first), those a PhotoFilter lets through;
+    thumbnails load lazily."""
 
     def __init__(
         self, ctx: AppContext, thumbnails: ThumbnailLoader, parent: QObject | None = None
@@ -58,6 +79,7 @@ class PhotoListModel(QAbstractListModel):
         self._photos: list[PhotoInfo] = []
         self._row_of_key: dict[str, list[int]] = {}
         self._exhausted = False
+        self.order = PhotoOrder.NEWEST
         self.thumbnail_size = QSize(256, 256)  # device pixels; the view sets it
         thumbnails.thumbnail_ready.connect(self._on_thumbnail_ready)
 
@@ -76,19 +98,64 @@ class PhotoListModel(QAbstractListModel):
         self.set_filter(replace(self._filter, status=status))
 
     def set_filter(self, where: PhotoFilter) -> None:
-        """Show only the photos this filter lets through and start again from the top."""
+        """Show only the photos this filter lets through: from the top, unless the filter
+        lets the same photos through as before (then nothing moves)."""
         if where != self._filter:
             self._filter = where
-            self.reload()
+            self._load(keep_view=False)
+
+    def set_order(self, order: PhotoOrder) -> None:
+        """List the photos in this order, from the top."""
+        if order != self.order:
+            self.order = order
+            self._load(keep_view=False)
 
     def reload(self) -> None:
-        """Drop the fetched rows; the view fetches again from the first window."""
-        self.beginResetModel()
-        self._photos = []
+        """Read the fetched rows again: photos added, changed or removed meanwhile are
+        inserted, updated or removed in place, so the view keeps its position."""
+        self._load(keep_view=True)
+
+    def _load(self, *, keep_view: bool) -> None:
+        # As many rows as were fetched (whole windows), so a long scroll is not cut short.
+        wanted = max(1, math.ceil(len(self._photos) / FETCH_BATCH)) * FETCH_BATCH
+        fresh = self.fetch(0, wanted)
+        self._exhausted = len(fresh) < wanted
+        old, new = [_key(p) for p in self._photos], [_key(p) for p in fresh]
+        if old == new or keep_view:
+            apply_diff(old, new, self._remove_rows,
+                       lambda at, start, end: self._insert_rows(at, fresh[start:end]))
+            self._update_rows(fresh)
+        else:
+            self.beginResetModel()
+            self._photos = fresh
+            self._index_keys()
+            self.endResetModel()
+
+    def _remove_rows(self, first: int, last: int) -> None:
+        self.beginRemoveRows(QModelIndex(), first, last)
+        del self._photos[first:last + 1]
+        self._index_keys()
+        self.endRemoveRows()
+
+    def _insert_rows(self, first: int, photos: list[PhotoInfo]) -> None:
+        self.beginInsertRows(QModelIndex(), first, first + len(photos) - 1)
+        self._photos[first:first] = photos
+        self._index_keys()
+        self.endInsertRows()
+
+    def _update_rows(self, fresh: list[PhotoInfo]) -> None:
+        """Take the new facts of photos that stayed (a status, a size), row by row."""
+        for row, photo in enumerate(fresh):
+            if self._photos[row] != photo:
+                self._photos[row] = photo
+                index = self.index(row)
+                self.dataChanged.emit(index, index)
+
+    def _index_keys(self) -> None:
         self._row_of_key = {}
-        self._exhausted = False
-        self.endResetModel()
-        self.fetchMore()  # the first window now, so counts and empty states are right at once
+        for row, photo in enumerate(self._photos):
+            if photo.content_hash:
+                self._row_of_key.setdefault(photo.content_hash, []).append(row)
 
     def photo(self, row: int) -> PhotoInfo:
         """The photo at a row."""
@@ -106,6 +173,10 @@ class PhotoListModel(QAbstractListModel):
         batch = self.fetch(len(self._photos), FETCH_BATCH)
         if len(batch) < FETCH_BATCH:
             self._exhausted = True
+        # Photos indexed since the last window shift the offsets: a photo met twice is left
+        # out here, one skipped comes in place with the next reload.
+        shown = {p.id for p in self._photos}
+        batch = [p for p in batch if p.id not in shown]
         if not batch:
             return
         first = len(self._photos)
@@ -118,7 +189,8 @@ class PhotoListModel(QAbstractListModel):
 
     def fetch(self, offset: int, limit: int) -> list[PhotoInfo]:
         """One window of rows (a model of other photos replaces this)."""
-        return filtered_photos(self._ctx, self._filter, offset=offset, limit=limit)
+        return filtered_photos(self._ctx, self._filter, offset=offset, limit=limit,
+                               order=self.order)
 
     def fetch_all(self) -> None:
         """Fetch every remaining window (small libraries, tests)."""

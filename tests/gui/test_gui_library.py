@@ -79,7 +79,7 @@ def test_thumbnails_load_lazily_for_the_rows_on_screen(
     assert not last_thumb.exists()  # off screen: nothing done for it yet
     assert loader.cached(last.data(PhotoRole)) is None
 
-    window.library.view.scrollTo(last)
+    window.library.view.scrollTo(window.library.view_index(79))
     qtbot.waitUntil(lambda: loader.cached(last.data(PhotoRole)) is not None, timeout=10_000)
     assert last_thumb.exists()
     pixmap = last.data(Qt.ItemDataRole.DecorationRole)

@@ -1,0 +1,170 @@
+"""The photo grid's rows: the photos of a PhotoListModel under year and month headers ("2019",
+"March 2019", "No date"). Headers are rows the delegate paints across the whole width; they
+cannot be selected. Changes of the photos arrive as inserted and removed rows, so the view's
+scroll position and selection survive a refresh."""
+
+from __future__ import annotations
+
+from calendar import month_name
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+)
+
+from core.library.browse import timeline_month
+from idfsr_desktop.photo_list_model import PhotoListModel, apply_diff
+
+HeaderRole = Qt.ItemDataRole.UserRole + 20  # "year" or "month" on a header row, else None
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+Key = tuple[Any, ...]  # ("year", 2019) / ("month", 2019, 3) / ("undated",) / ("photo", id)
+
+
+def header_text(key: Key) -> str:
+    """What a header row says."""
+    if key[0] == "year":
+        return str(key[1])
+    if key[0] == "month":
+        return f"{month_name[key[2]]} {key[1]}"
+    return "No date"
+
+
+class TimelineModel(QAbstractListModel):
+    """A flat list model over `photos` with a header row before every new year and month."""
+
+    def __init__(self, photos: PhotoListModel, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.photos = photos
+        self._keys: list[Key] = []
+        self._source_row: list[int | None] = []  # per row: the photo model's row, or None
+        self._row_of_source: list[int] = []
+        self.headers_shown = True
+        photos.modelReset.connect(self._reset)
+        photos.rowsInserted.connect(self._sync)
+        photos.rowsRemoved.connect(self._sync)
+        photos.dataChanged.connect(self._on_data_changed)
+        self._rebuild()
+
+    # ---- mapping ----------------------------------------------------------------------
+
+    def _wanted(self) -> list[Key]:
+        keys: list[Key] = []
+        last: Any = False  # no photo yet
+        for row in range(self.photos.rowCount()):
+            photo = self.photos.photo(row)
+            if self.headers_shown:
+                month = timeline_month(photo)
+                if month != last:
+                    if month is None:
+                        keys.append(("undated",))
+                    else:
+                        if last is False or last is None or last[0] != month[0]:
+                            keys.append(("year", month[0]))
+                        keys.append(("month", *month))
+                    last = month
+            keys.append(("photo", photo.id))
+        return keys
+
+    def _rebuild(self) -> None:
+        self._keys = self._wanted()
+        self._index_rows()
+
+    def _index_rows(self) -> None:
+        self._source_row = []
+        self._row_of_source = []
+        source = 0
+        for row, key in enumerate(self._keys):
+            if key[0] == "photo":
+                self._source_row.append(source)
+                self._row_of_source.append(row)
+                source += 1
+            else:
+                self._source_row.append(None)
+
+    def _reset(self) -> None:
+        self.beginResetModel()
+        self._rebuild()
+        self.endResetModel()
+
+    def _sync(self, *_: object) -> None:
+        """Bring the rows in line with the photos by inserting and removing rows."""
+
+        def remove(first: int, last: int) -> None:
+            self.beginRemoveRows(QModelIndex(), first, last)
+            del self._keys[first:last + 1]
+            self._index_rows()
+            self.endRemoveRows()
+
+        def insert(at: int, start: int, end: int) -> None:
+            self.beginInsertRows(QModelIndex(), at, at + end - start - 1)
+            self._keys[at:at] = wanted[start:end]
+            self._index_rows()
+            self.endInsertRows()
+
+        wanted = self._wanted()
+        apply_diff(list(self._keys), wanted, remove, insert)
+
+    def set_headers_shown(self, shown: bool) -> None:
+        """Show the year and month headers, or only the photos (path order)."""
+        if shown != self.headers_shown:
+            self.headers_shown = shown
+            self._reset()
+
+    def source_row(self, row: int) -> int | None:
+        """The photo model's row shown at `row` (None for a header)."""
+        return self._source_row[row] if 0 <= row < len(self._source_row) else None
+
+    def row_of_source(self, source_row: int) -> int:
+        """The row showing the photo model's `source_row`."""
+        return self._row_of_source[source_row]
+
+    def is_header(self, row: int) -> bool:
+        """Whether `row` is a year, month or no-date header."""
+        return 0 <= row < len(self._keys) and self._keys[row][0] != "photo"
+
+    def headers(self) -> list[str]:
+        """Every header's text, top to bottom."""
+        return [header_text(k) for k in self._keys if k[0] != "photo"]
+
+    # ---- Qt -----------------------------------------------------------------------------
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
+        return 0 if parent.isValid() else len(self._keys)
+
+    def canFetchMore(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and self.photos.canFetchMore()
+
+    def fetchMore(self, parent: AnyIndex = QModelIndex()) -> None:  # noqa: B008
+        if not parent.isValid():
+            self.photos.fetchMore()
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        if not index.isValid() or self.is_header(index.row()):
+            return Qt.ItemFlag.NoItemFlags  # a header is no photo: neither selected nor current
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._keys):
+            return None
+        key = self._keys[index.row()]
+        if key[0] == "photo":
+            source = self._source_row[index.row()]
+            return self.photos.data(self.photos.index(source or 0), role)
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return header_text(key)
+        if role == HeaderRole:
+            return "year" if key[0] == "year" else "month"
+        return None
+
+    def _on_data_changed(self, first: QModelIndex, last: QModelIndex,
+                         roles: list[int] | None = None) -> None:
+        if not self._row_of_source or last.row() >= len(self._row_of_source):
+            return
+        top = self.index(self._row_of_source[first.row()])
+        bottom = self.index(self._row_of_source[last.row()])
+        self.dataChanged.emit(top, bottom, roles or [])
