@@ -35,6 +35,7 @@ class FirstRunWidget(QScrollArea):
         super().__init__(parent)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setAccessibleName("Welcome")
         em = self.fontMetrics().height()
 
         title = QLabel("Welcome to IDFSR Desktop")

@@ -81,6 +81,7 @@ class JobsWidget(QWidget):
 
         self.view = QTreeView()
         self.view.setModel(self.model)
+        self.view.setAccessibleName("Background jobs")
         self.view.setRootIsDecorated(False)
         self.view.setUniformRowHeights(True)
         self.view.setAlternatingRowColors(True)

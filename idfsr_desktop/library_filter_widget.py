@@ -100,6 +100,7 @@ class LibraryFilterWidget(QWidget):
         self.from_edit = _date_edit("Taken on or after this day (photos without a date drop out)")
         self.to_edit = _date_edit("Taken on or before this day (photos without a date drop out)")
         self.faces_combo = self._combo(FACES, "Photos with faces, or without")
+        self.faces_combo.setAccessibleName("Faces")  # the one control without a label
         self.person_combo = QComboBox()
         self.person_combo.setToolTip("Only the photos this person is in")
         self.person_combo.setMinimumContentsLength(10)

@@ -174,7 +174,7 @@ def _term(word: str, people: Iterable[PersonInfo], folders: list[str]) -> Search
 def parse_search(text: str, people: list[PersonInfo], folders: list[str]) -> LibrarySearch:
     """Resolve a search against the people and the folders of photos (`photo_folders`).
 
-    The people found are those matched by every word that is not only a date: "obama 2019"
+    The people found (by name) are those matched by every word that is not only a date: "obama 2019"
     and "obama march" find Obama, "barack obama" finds Barack Obama but not Michelle."""
     terms = tuple(_term(word, people, folders) for word in search_words(text))
     found: set[int] | None = None
@@ -182,7 +182,8 @@ def parse_search(text: str, people: list[PersonInfo], folders: list[str]) -> Lib
         if term.is_date and not term.person_ids:
             continue
         found = set(term.person_ids) if found is None else found & set(term.person_ids)
-    matched = tuple(p for p in people if found and p.id in found)
+    matched = tuple(sorted((p for p in people if found and p.id in found),
+                           key=lambda p: ((p.name or "").casefold(), p.id)))
     return LibrarySearch(text.strip(), matched, terms)
 
 
