@@ -77,6 +77,8 @@ class SearchPeopleWidget(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.label = QLabel("People:")
+        # As tall as a button, so the word sits on the line of the first row of buttons.
+        self.label.setMinimumHeight(QPushButton("x").sizeHint().height())
         self.buttons: list[QPushButton] = []
         self.more_label = QLabel()
         self._flow = FlowLayout()

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QSizePolicy,
     QStackedWidget,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -221,7 +222,11 @@ class LibraryWidget(QWidget):
         headers span the whole width."""
         cell = self.delegate.cell_size(self.view.fontMetrics())
         gap = max(2, self.view.fontMetrics().height() // 3)
-        width = self.view.viewport().width()
+        # The width QListView lays a wrapping flow out in: it keeps room for the vertical
+        # scroll bar whether it shows or not (so the layout never flips with it).
+        extent = self.view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent,
+                                               None, self.view)
+        width = self.view.maximumViewportSize().width() - extent
         columns = max(1, width // (cell.width() + gap))
         # One pixel of slack: QListView wraps a row that would end exactly at the edge.
         column = max(cell.width() + gap, (width - 1) // columns)

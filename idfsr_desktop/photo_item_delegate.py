@@ -138,10 +138,14 @@ class PhotoItemDelegate(ThumbnailCellDelegate):
         # The text sits on the bottom of its row, near the photos it heads.
         text_rect = QRect(option.rect.x() + pad, option.rect.bottom() + 1 - metrics.height()
                           - pad // 2, option.rect.width() - 2 * pad, metrics.height())
+        # A header is no item to select (the view paints it as disabled): its colours are
+        # those of the page's active text.
         palette = option.palette
-        colour = palette.color(QPalette.ColorRole.Text)
+        active = QPalette.ColorGroup.Active
+        colour = palette.color(active, QPalette.ColorRole.Text)
+        base = palette.color(active, QPalette.ColorRole.Base)
         if level == "month":
-            colour = blend(colour, palette.color(QPalette.ColorRole.Base), 0.25)
+            colour = blend(colour, base, 0.3)
         painter.setPen(colour)
         painter.setFont(font)
         text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
@@ -149,7 +153,7 @@ class PhotoItemDelegate(ThumbnailCellDelegate):
                          metrics.elidedText(text, Qt.TextElideMode.ElideRight,
                                             text_rect.width()))
         if level == "year":  # a hairline under the year, across the grid
-            painter.setPen(blend(palette.color(QPalette.ColorRole.Base), colour, 0.18))
+            painter.setPen(blend(base, colour, 0.18))
             y = option.rect.bottom()
             painter.drawLine(option.rect.x() + pad, y, option.rect.right() - pad, y)
         painter.restore()

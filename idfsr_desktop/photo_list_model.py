@@ -17,6 +17,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSize,
     Qt,
+    Signal,
 )
 
 from core.context import AppContext
@@ -69,6 +70,8 @@ class PhotoListModel(QAbstractListModel):
     """Rows are PhotoInfo in `order` (newest first), those a PhotoFilter lets through;
     thumbnails load lazily."""
 
+    rows_settled = Signal()  # a refresh's inserts and removals are all done
+
     def __init__(
         self, ctx: AppContext, thumbnails: ThumbnailLoader, parent: QObject | None = None
     ) -> None:
@@ -80,6 +83,7 @@ class PhotoListModel(QAbstractListModel):
         self._row_of_key: dict[str, list[int]] = {}
         self._exhausted = False
         self.order = PhotoOrder.NEWEST
+        self.settling = False  # True while a refresh inserts and removes runs of rows
         self.thumbnail_size = QSize(256, 256)  # device pixels; the view sets it
         thumbnails.thumbnail_ready.connect(self._on_thumbnail_ready)
 
@@ -122,8 +126,15 @@ class PhotoListModel(QAbstractListModel):
         self._exhausted = len(fresh) < wanted
         old, new = [_key(p) for p in self._photos], [_key(p) for p in fresh]
         if old == new or keep_view:
-            apply_diff(old, new, self._remove_rows,
-                       lambda at, start, end: self._insert_rows(at, fresh[start:end]))
+            # Models over this one follow once, at the end, not at every inserted run.
+            self.settling = True
+            try:
+                apply_diff(old, new, self._remove_rows,
+                           lambda at, start, end: self._insert_rows(at, fresh[start:end]))
+            finally:
+                self.settling = False
+            if old != new:
+                self.rows_settled.emit()
             self._update_rows(fresh)
         else:
             self.beginResetModel()

@@ -45,8 +45,9 @@ class TimelineModel(QAbstractListModel):
         self._row_of_source: list[int] = []
         self.headers_shown = True
         photos.modelReset.connect(self._reset)
-        photos.rowsInserted.connect(self._sync)
-        photos.rowsRemoved.connect(self._sync)
+        photos.rowsInserted.connect(self._sync_unless_settling)
+        photos.rowsRemoved.connect(self._sync_unless_settling)
+        photos.rows_settled.connect(self._sync)
         photos.dataChanged.connect(self._on_data_changed)
         self._rebuild()
 
@@ -90,6 +91,10 @@ class TimelineModel(QAbstractListModel):
         self.beginResetModel()
         self._rebuild()
         self.endResetModel()
+
+    def _sync_unless_settling(self, *_: object) -> None:
+        if not self.photos.settling:  # a refresh's many runs: once, when it has settled
+            self._sync()
 
     def _sync(self, *_: object) -> None:
         """Bring the rows in line with the photos by inserting and removing rows."""

@@ -162,3 +162,7 @@ def test_the_grid_fills_in_while_indexing(qtbot: QtBot, window: MainWindow, app:
     assert library.model.rowCount() == 40
     assert library.pages.currentWidget() is library.view
     assert resets == []  # rows were inserted, the view never started over
+    timeline = library.timeline
+    photo_rows = [r for r in range(timeline.rowCount()) if not timeline.is_header(r)]
+    assert [timeline.source_row(r) for r in photo_rows] == list(range(40))
+    assert timeline.headers() == ["No date"]
