@@ -41,7 +41,7 @@ from idfsr_desktop.task_runner import TaskRunner
 from idfsr_desktop.thumbnail_loader import ThumbnailLoader
 from idfsr_desktop.timeline_model import TimelineModel
 
-GROWTH_INTERVAL_S = 0.4  # while indexing, new photos join the grid at most this often
+GROWTH_INTERVAL_S = 0.5  # while indexing, new photos join the grid at most this often
 ORDERS = (("Newest first", PhotoOrder.NEWEST), ("Oldest first", PhotoOrder.OLDEST))
 THUMB_SIZE = 160  # logical pixels; the thumbnail cache holds 256 px, enough up to ~150 % scale
 
@@ -258,8 +258,9 @@ class LibraryWidget(QWidget):
         self._update_page()
 
     def on_index_progress(self, report: Progress) -> None:
-        """Indexing read more photos: take in those written so far, in place (at most every
-        GROWTH_INTERVAL_S), without moving the view."""
+        """Indexing read more photos: take in those written since, in place (at most every
+        GROWTH_INTERVAL_S), without moving the view. Changed photos wait for the refresh
+        at the end."""
         if report.stage != "indexing" or report.done == 0:
             return
         now = time.monotonic()
@@ -267,7 +268,7 @@ class LibraryWidget(QWidget):
             return
         self._grown_at = now
         self._counts = counts_text(library_status(self._ctx))
-        self.model.reload()
+        self.model.take_new()
         self._update_page()
 
     def focus_search(self) -> None:

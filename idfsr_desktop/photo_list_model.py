@@ -3,6 +3,7 @@ a refresh changes only the rows that changed (photos indexed meanwhile appear in
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable
 from dataclasses import replace
@@ -21,7 +22,14 @@ from PySide6.QtCore import (
 )
 
 from core.context import AppContext
-from core.library.browse import PhotoFilter, PhotoOrder, filtered_photos
+from core.library.browse import (
+    PhotoFilter,
+    PhotoOrder,
+    filtered_photos,
+    new_photos,
+    newest_photo_id,
+    order_key,
+)
 from core.library.service import PhotoInfo
 from idfsr_desktop.thumbnail_loader import ThumbnailLoader
 
@@ -84,6 +92,8 @@ class PhotoListModel(QAbstractListModel):
         self._exhausted = False
         self.order = PhotoOrder.NEWEST
         self.settling = False  # True while a refresh inserts and removes runs of rows
+        self._ids: set[int] = set()
+        self._newest_id = 0  # the library's newest photo when the rows were last read
         self.thumbnail_size = QSize(256, 256)  # device pixels; the view sets it
         thumbnails.thumbnail_ready.connect(self._on_thumbnail_ready)
 
@@ -119,9 +129,38 @@ class PhotoListModel(QAbstractListModel):
         inserted, updated or removed in place, so the view keeps its position."""
         self._load(keep_view=True)
 
+    def take_new(self) -> int:
+        """Insert the photos added to the library since the rows were read (indexing runs),
+        each in its place among the fetched rows; cheap however many rows are fetched.
+        Changed photos wait for `reload`. Returns how many rows came in."""
+        added, self._newest_id = new_photos(self._ctx, self._filter, self._newest_id,
+                                            self.order)
+        added = [p for p in added if p.id not in self._ids]
+        if not added:
+            return 0
+
+        def key(photo: PhotoInfo) -> tuple[object, ...]:
+            return order_key(photo, self.order)
+
+        taken = 0
+        self.settling = True
+        try:
+            for photo in added:
+                row = bisect.bisect_right(self._photos, key(photo), key=key)
+                if row == len(self._photos) and not self._exhausted:
+                    continue  # past the fetched windows: it comes with the next one
+                self._insert_rows(row, [photo])
+                taken += 1
+        finally:
+            self.settling = False
+        if taken:
+            self.rows_settled.emit()
+        return taken
+
     def _load(self, *, keep_view: bool) -> None:
         # As many rows as were fetched (whole windows), so a long scroll is not cut short.
         wanted = max(1, math.ceil(len(self._photos) / FETCH_BATCH)) * FETCH_BATCH
+        self._newest_id = newest_photo_id(self._ctx)  # before reading: none slips between
         fresh = self.fetch(0, wanted)
         self._exhausted = len(fresh) < wanted
         old, new = [_key(p) for p in self._photos], [_key(p) for p in fresh]
@@ -164,6 +203,7 @@ class PhotoListModel(QAbstractListModel):
 
     def _index_keys(self) -> None:
         self._row_of_key = {}
+        self._ids = {photo.id for photo in self._photos}
         for row, photo in enumerate(self._photos):
             if photo.content_hash:
                 self._row_of_key.setdefault(photo.content_hash, []).append(row)
@@ -186,14 +226,14 @@ class PhotoListModel(QAbstractListModel):
             self._exhausted = True
         # Photos indexed since the last window shift the offsets: a photo met twice is left
         # out here, one skipped comes in place with the next reload.
-        shown = {p.id for p in self._photos}
-        batch = [p for p in batch if p.id not in shown]
+        batch = [p for p in batch if p.id not in self._ids]
         if not batch:
             return
         first = len(self._photos)
         self.beginInsertRows(QModelIndex(), first, first + len(batch) - 1)
         for row, photo in enumerate(batch, start=first):
             self._photos.append(photo)
+            self._ids.add(photo.id)
             if photo.content_hash:
                 self._row_of_key.setdefault(photo.content_hash, []).append(row)
         self.endInsertRows()

