@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, QSize, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -122,6 +123,8 @@ class LibraryWidget(QWidget):
         header_column.addWidget(self.search_people)
 
         self.view = self._make_view()
+        self.view.viewport().installEventFilter(self)  # to spread the columns over the width
+        self.view.installEventFilter(self)  # Home and End
         self.empty_state = EmptyStateWidget()
         self.empty_state.primary_clicked.connect(self.add_folder_requested)
         self.empty_state.secondary_clicked.connect(self.open_demo_requested)
@@ -151,7 +154,6 @@ class LibraryWidget(QWidget):
         view.setMouseTracking(True)
         self.delegate = PhotoItemDelegate(THUMB_SIZE, view)
         view.setItemDelegate(self.delegate)
-        view.viewport().installEventFilter(self)  # to spread the columns over the width
         view.setModel(self.timeline)
         self.timeline.modelReset.connect(view.scrollToTop)  # other photos: from the top
         view.setAccessibleName("Photos")
@@ -215,7 +217,27 @@ class LibraryWidget(QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.view.viewport() and event.type() == QEvent.Type.Resize:
             self._fit_grid()
+        elif watched is self.view and isinstance(event, QKeyEvent) \
+                and event.type() == QEvent.Type.KeyPress and self._go_to_end(event):
+            return True
         return super().eventFilter(watched, event)
+
+    def _go_to_end(self, event: QKeyEvent) -> bool:
+        """Home and End go to the first and the last photo: QListView's own stop short of
+        them when a header is the first row."""
+        if event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier \
+                or event.key() not in (Qt.Key.Key_Home, Qt.Key.Key_End):
+            return False
+        if event.key() == Qt.Key.Key_End:
+            self.model.fetch_all()
+        rows = range(self.timeline.rowCount())
+        if event.key() == Qt.Key.Key_End:
+            rows = reversed(rows)
+        row = next((r for r in rows if not self.timeline.is_header(r)), None)
+        if row is not None:
+            self.view.setCurrentIndex(self.timeline.index(row))
+            self.view.scrollTo(self.timeline.index(row))
+        return True
 
     def _fit_grid(self) -> None:
         """Spread the columns evenly over the width, instead of leaving a gap on the right;

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
 from pytestqt.qtbot import QtBot
 from sqlalchemy import update
 
@@ -79,6 +79,15 @@ def test_photos_are_grouped_under_years_and_months_newest_first(
     assert photo.top() >= header.bottom() and photo.left() < header.width() // 4
     march = view.visualRect(timeline.index(3))
     assert march.top() >= photo.bottom()  # "March" did not join July's row
+
+    # The keys walk photos only: Down from July goes past "March 2019" to its first photo.
+    view.setCurrentIndex(timeline.index(2))
+    qtbot.keyClick(view, Qt.Key.Key_Down)
+    assert view.currentIndex().row() == 4
+    qtbot.keyClick(view, Qt.Key.Key_End)
+    assert view.currentIndex().row() == 11
+    qtbot.keyClick(view, Qt.Key.Key_Home)
+    assert view.currentIndex().row() == 2
 
     library.order_combo.setCurrentIndex(library.order_combo.findData(PhotoOrder.OLDEST))
     assert timeline.headers() == ["2018", "December 2018", "2019", "March 2019", "July 2019",
