@@ -83,6 +83,7 @@ class LibraryWidget(QWidget):
         self._has_roots = False
         self._counts = ""
         self._grown_at = 0.0  # when the grid last took in photos being indexed
+        self._closed = False
         self.thumbnails = ThumbnailLoader(lambda photo: photo_thumbnail(ctx, photo), self)
         self.model = PhotoListModel(ctx, self.thumbnails, self)  # the photos (the viewer's)
         self.timeline = TimelineModel(self.model, self)  # the photos under headers (the grid's)
@@ -283,8 +284,8 @@ class LibraryWidget(QWidget):
         """Indexing read more photos: take in those written since, in place (at most every
         GROWTH_INTERVAL_S), without moving the view. Changed photos wait for the refresh
         at the end."""
-        if report.stage != "indexing" or report.done == 0:
-            return
+        if report.stage != "indexing" or report.done == 0 or self._closed:
+            return  # closed: a late report, the DB may be gone
         now = time.monotonic()
         if now - self._grown_at < GROWTH_INTERVAL_S:
             return
@@ -313,6 +314,7 @@ class LibraryWidget(QWidget):
 
     def shutdown(self) -> None:
         """Stop loading thumbnails (the window is closing)."""
+        self._closed = True
         self.thumbnails.shutdown()
 
     def _on_filter_changed(self, _: PhotoFilter) -> None:
