@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from difflib import SequenceMatcher
 from pathlib import PurePath
@@ -92,6 +93,7 @@ class PhotoListModel(QAbstractListModel):
         self._exhausted = False
         self.order = PhotoOrder.NEWEST
         self.settling = False  # True while a refresh inserts and removes runs of rows
+        self._changed = False  # rows were inserted or removed while settling
         self._ids: set[int] = set()
         self._newest_id = 0  # the library's newest photo when the rows were last read
         self.thumbnail_size = QSize(256, 256)  # device pixels; the view sets it
@@ -143,19 +145,28 @@ class PhotoListModel(QAbstractListModel):
             return order_key(photo, self.order)
 
         taken = 0
-        self.settling = True
-        try:
+        with self._settling():
             for photo in added:
                 row = bisect.bisect_right(self._photos, key(photo), key=key)
                 if row == len(self._photos) and not self._exhausted:
                     continue  # past the fetched windows: it comes with the next one
                 self._insert_rows(row, [photo])
                 taken += 1
+        return taken
+
+    @contextmanager
+    def _settling(self) -> Iterator[None]:
+        """Many runs of rows inserted and removed: the lookups are rebuilt and the models
+        over this one follow once, at the end."""
+        self._changed = False
+        self.settling = True
+        try:
+            yield
         finally:
             self.settling = False
-        if taken:
+            self._index_keys()
+        if self._changed:
             self.rows_settled.emit()
-        return taken
 
     def _load(self, *, keep_view: bool) -> None:
         # As many rows as were fetched (whole windows), so a long scroll is not cut short.
@@ -165,15 +176,9 @@ class PhotoListModel(QAbstractListModel):
         self._exhausted = len(fresh) < wanted
         old, new = [_key(p) for p in self._photos], [_key(p) for p in fresh]
         if old == new or keep_view:
-            # Models over this one follow once, at the end, not at every inserted run.
-            self.settling = True
-            try:
+            with self._settling():
                 apply_diff(old, new, self._remove_rows,
                            lambda at, start, end: self._insert_rows(at, fresh[start:end]))
-            finally:
-                self.settling = False
-            if old != new:
-                self.rows_settled.emit()
             self._update_rows(fresh)
         else:
             self.beginResetModel()
@@ -184,13 +189,17 @@ class PhotoListModel(QAbstractListModel):
     def _remove_rows(self, first: int, last: int) -> None:
         self.beginRemoveRows(QModelIndex(), first, last)
         del self._photos[first:last + 1]
-        self._index_keys()
+        self._changed = True
+        if not self.settling:
+            self._index_keys()
         self.endRemoveRows()
 
     def _insert_rows(self, first: int, photos: list[PhotoInfo]) -> None:
         self.beginInsertRows(QModelIndex(), first, first + len(photos) - 1)
         self._photos[first:first] = photos
-        self._index_keys()
+        self._changed = True
+        if not self.settling:
+            self._index_keys()
         self.endInsertRows()
 
     def _update_rows(self, fresh: list[PhotoInfo]) -> None:

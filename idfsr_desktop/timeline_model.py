@@ -41,8 +41,9 @@ class TimelineModel(QAbstractListModel):
         super().__init__(parent)
         self.photos = photos
         self._keys: list[Key] = []
-        self._source_row: list[int | None] = []  # per row: the photo model's row, or None
-        self._row_of_source: list[int] = []
+        # Per row the photo model's row (None for a header), and per photo its row: built
+        # when first asked for after a change (a refresh inserts many runs at once).
+        self._map: tuple[list[int | None], list[int]] | None = None
         self.headers_shown = True
         photos.modelReset.connect(self._reset)
         photos.rowsInserted.connect(self._sync_unless_settling)
@@ -75,19 +76,20 @@ class TimelineModel(QAbstractListModel):
 
     def _rebuild(self) -> None:
         self._keys = self._wanted()
-        self._index_rows()
+        self._map = None
 
-    def _index_rows(self) -> None:
-        self._source_row = []
-        self._row_of_source = []
-        source = 0
-        for row, key in enumerate(self._keys):
-            if key[0] == "photo":
-                self._source_row.append(source)
-                self._row_of_source.append(row)
-                source += 1
-            else:
-                self._source_row.append(None)
+    def _mapping(self) -> tuple[list[int | None], list[int]]:
+        if self._map is None:
+            source_row: list[int | None] = []
+            row_of_source: list[int] = []
+            for row, key in enumerate(self._keys):
+                if key[0] == "photo":
+                    source_row.append(len(row_of_source))
+                    row_of_source.append(row)
+                else:
+                    source_row.append(None)
+            self._map = source_row, row_of_source
+        return self._map
 
     def _reset(self) -> None:
         self.beginResetModel()
@@ -98,7 +100,7 @@ class TimelineModel(QAbstractListModel):
                               _last: int = -1) -> None:
         if self.photos.settling:  # a refresh's many runs: once, when it has settled
             return
-        if first == len(self._row_of_source) and self.photos.rowCount() > first:
+        if first == len(self._mapping()[1]) and self.photos.rowCount() > first:
             self._append(first)  # the next window, fetched as the view scrolls
         else:
             self._sync()
@@ -108,12 +110,13 @@ class TimelineModel(QAbstractListModel):
         keys = self._wanted(first)
         at = len(self._keys)
         self.beginInsertRows(QModelIndex(), at, at + len(keys) - 1)
+        source_row, row_of_source = self._mapping()
         for key in keys:
             if key[0] == "photo":
-                self._source_row.append(len(self._row_of_source))
-                self._row_of_source.append(len(self._keys))
+                source_row.append(len(row_of_source))
+                row_of_source.append(len(self._keys))
             else:
-                self._source_row.append(None)
+                source_row.append(None)
             self._keys.append(key)
         self.endInsertRows()
 
@@ -123,13 +126,13 @@ class TimelineModel(QAbstractListModel):
         def remove(first: int, last: int) -> None:
             self.beginRemoveRows(QModelIndex(), first, last)
             del self._keys[first:last + 1]
-            self._index_rows()
+            self._map = None
             self.endRemoveRows()
 
         def insert(at: int, start: int, end: int) -> None:
             self.beginInsertRows(QModelIndex(), at, at + end - start - 1)
             self._keys[at:at] = wanted[start:end]
-            self._index_rows()
+            self._map = None
             self.endInsertRows()
 
         wanted = self._wanted()
@@ -143,11 +146,12 @@ class TimelineModel(QAbstractListModel):
 
     def source_row(self, row: int) -> int | None:
         """The photo model's row shown at `row` (None for a header)."""
-        return self._source_row[row] if 0 <= row < len(self._source_row) else None
+        source_row = self._mapping()[0]
+        return source_row[row] if 0 <= row < len(source_row) else None
 
     def row_of_source(self, source_row: int) -> int:
         """The row showing the photo model's `source_row`."""
-        return self._row_of_source[source_row]
+        return self._mapping()[1][source_row]
 
     def is_header(self, row: int) -> bool:
         """Whether `row` is a year, month or no-date header."""
@@ -179,7 +183,7 @@ class TimelineModel(QAbstractListModel):
             return None
         key = self._keys[index.row()]
         if key[0] == "photo":
-            source = self._source_row[index.row()]
+            source = self._mapping()[0][index.row()]
             return self.photos.data(self.photos.index(source or 0), role)
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return header_text(key)
@@ -189,8 +193,9 @@ class TimelineModel(QAbstractListModel):
 
     def _on_data_changed(self, first: QModelIndex, last: QModelIndex,
                          roles: list[int] | None = None) -> None:
-        if not self._row_of_source or last.row() >= len(self._row_of_source):
+        row_of_source = self._mapping()[1]
+        if last.row() >= len(row_of_source):
             return
-        top = self.index(self._row_of_source[first.row()])
-        bottom = self.index(self._row_of_source[last.row()])
+        top = self.index(row_of_source[first.row()])
+        bottom = self.index(row_of_source[last.row()])
         self.dataChanged.emit(top, bottom, roles or [])
