@@ -25,6 +25,7 @@ from core.people.service import PersonInfo
 from core.people.suggest import MergeSuggestion
 from idfsr_desktop.empty_state_widget import EmptyStateWidget
 from idfsr_desktop.fit_controller import FitController
+from idfsr_desktop.flow_layout import FlowLayout
 from idfsr_desktop.person_card_delegate import PersonCardDelegate
 from idfsr_desktop.person_list_model import PersonListModel, display_name
 from idfsr_desktop.theme import secondary_text, title_font
@@ -144,12 +145,19 @@ class PeopleOverviewWidget(QWidget):
         titles.addWidget(self.title)
         titles.addWidget(self.counts_label)
         header.addLayout(titles, 1)
-        header.addWidget(self.unassigned_button, 0, Qt.AlignmentFlag.AlignBottom)
-        header.addWidget(self.show_hidden_box, 0, Qt.AlignmentFlag.AlignBottom)
-        header.addSpacing(em)
-        header.addWidget(device_label, 0, Qt.AlignmentFlag.AlignBottom)
-        header.addWidget(self.device_combo, 0, Qt.AlignmentFlag.AlignBottom)
-        header.addWidget(self.fit_all_button, 0, Qt.AlignmentFlag.AlignBottom)
+        # The actions wrap onto a second row in a narrow window (the processor choice
+        # keeps its label beside it).
+        device = QWidget()
+        device_row = QHBoxLayout(device)
+        device_row.setContentsMargins(em // 2, 0, 0, 0)
+        device_row.addWidget(device_label)
+        device_row.addWidget(self.device_combo)
+        actions = QWidget()
+        flow = FlowLayout(actions, h_spacing=em // 2)
+        flow.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.unassigned_button, self.show_hidden_box, device, self.fit_all_button):
+            flow.addWidget(widget)
+        header.addWidget(actions, 0, Qt.AlignmentFlag.AlignBottom)
 
         self.fit_bar = self._make_banner()
         self.fit_label = QLabel()
