@@ -1,0 +1,139 @@
+"""Fading, colour cast and low contrast corrected, with a strength from 0 to 1.
+
+Colour photos: per-channel robust levels (each dye faded on its own), then the cast
+that remains taken out in CIELAB (the mean chroma of the mid-tones, gray-world), then
+the lightness stretched to robust black and white points. Grey and toned photos (sepia,
+cyanotype) are kept as they are: only their lightness is stretched, their a/b tone stays,
+unless the user asks to neutralise them. The result is blended with the photo by the
+strength; gains are bounded so that a dark night photo does not become day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from core.restore.compose import is_colourless
+
+Image = NDArray[np.uint8]
+LOW, HIGH = 0.5, 99.5  # robust black and white points (percentiles)
+MAX_GAIN = 2.5  # levels never stretch a channel more than this
+MIN_RANGE_CHANGE = 0.02  # levels closer than this to 0..1 are left alone
+FADED_FROM, FADED_SPAN = 0.1, 0.2  # cast removal starts at 10% range lost, full at 30%
+SAMPLE = 1_000_000
+ONE_TONE = 6.0  # mean CIELAB a/b distance from the median below which a photo is one tone  # percentiles are taken on at most this many pixels
+
+
+@dataclass
+class ToneChange:
+    """What the tone correction did, for the restore note."""
+
+    strength: float
+    monochrome: bool
+    neutralised: bool = False
+    black: list[float] = field(default_factory=list)  # per channel (or lightness), 0..255
+    white: list[float] = field(default_factory=list)
+    cast_ab: list[float] = field(default_factory=list)  # the CIELAB a/b shift taken out
+
+    @property
+    def applied(self) -> bool:
+        """Whether any pixel was changed."""
+        return self.strength > 0 and bool(self.black or self.cast_ab)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data."""
+        return {"strength": self.strength, "applied": self.applied,
+                "monochrome": self.monochrome, "neutralised": self.neutralised,
+                "black": [round(v, 1) for v in self.black],
+                "white": [round(v, 1) for v in self.white],
+                "cast_ab": [round(v, 2) for v in self.cast_ab]}
+
+
+def _sample(x: NDArray[np.float32]) -> NDArray[np.float32]:
+    step = max(1, int(np.sqrt(x.shape[0] * x.shape[1] / SAMPLE)))
+    return x[::step, ::step]
+
+
+def _levels(v: NDArray[np.float32], lo: float, hi: float) -> NDArray[np.float32]:
+    """v (0..1) stretched so that lo..hi covers 0..1, the gain bounded."""
+    span = max(hi - lo, 1.0 / MAX_GAIN)
+    mid = (lo + hi) / 2
+    lo, hi = max(0.0, mid - span / 2), min(1.0, mid + span / 2)
+    return (v - lo) / max(hi - lo, 1e-6)
+
+
+def _points(v: NDArray[np.float32]) -> tuple[float, float]:
+    lo, hi = np.percentile(_sample(v), [LOW, HIGH])
+    if lo < MIN_RANGE_CHANGE and hi > 1 - MIN_RANGE_CHANGE:
+        return 0.0, 1.0
+    return float(lo), float(hi)
+
+
+def is_monochrome(rgb: Image) -> bool:
+    """Grey or one tone (sepia, cyanotype): little chroma, and all of it the same hue.
+
+    A faded colour print has little chroma too, but its hues still differ from place to
+    place; a toned print's a/b stay close to one point (measured: 1-5 CIELAB units from
+    their median on real sepia prints, 7-20 on colour photos).
+    """
+    if not is_colourless(rgb):
+        return False
+    lab = cv2.cvtColor(_sample(rgb.astype(np.float32) / 255.0), cv2.COLOR_RGB2LAB)
+    a, b = lab[..., 1], lab[..., 2]
+    spread = float(np.hypot(a - np.median(a), b - np.median(b)).mean())
+    return spread < ONE_TONE
+
+
+def correct_tone(rgb: Image, strength: float, *, keep_monochrome: bool = True
+                 ) -> tuple[Image, ToneChange]:
+    """The photo with its tone corrected by `strength` (0: unchanged, 1: fully)."""
+    strength = float(np.clip(strength, 0.0, 1.0))
+    monochrome = is_monochrome(rgb)
+    change = ToneChange(strength, monochrome)
+    if strength == 0:
+        return rgb.copy(), change
+    x = rgb.astype(np.float32) / 255.0
+    if monochrome and keep_monochrome:
+        lab = cv2.cvtColor(x, cv2.COLOR_RGB2LAB)
+        lo, hi = _points(lab[..., 0] / 100.0)
+        if (lo, hi) != (0.0, 1.0):
+            lab[..., 0] = np.clip(_levels(lab[..., 0] / 100.0, lo, hi), 0, 1) * 100.0
+            change.black, change.white = [lo * 255], [hi * 255]
+        out = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+    else:
+        out = np.empty_like(x)
+        for c in range(3):
+            lo, hi = _points(x[..., c])
+            out[..., c] = _levels(x[..., c], lo, hi)
+            change.black.append(lo * 255)
+            change.white.append(hi * 255)
+        if all(b == 0 for b in change.black) and all(w == 255 for w in change.white):
+            change.black, change.white = [], []
+        lab = cv2.cvtColor(np.clip(out, 0, 1), cv2.COLOR_RGB2LAB)
+        s = _sample(lab)
+        # The cast: the mean chroma of the mid-tones, where a neutral scene is grey.
+        mid = (s[..., 0] > 20) & (s[..., 0] < 90)
+        chroma = np.hypot(s[..., 1], s[..., 2])
+        mid &= chroma < np.percentile(chroma, 80) if chroma.size else mid
+        # A scene may be warm or green on its own; a cast is taken out only as far as the
+        # photo is faded (its channels' range compressed), which a clean photo is not.
+        faded = 1.0 - float(np.mean(np.subtract(change.white, change.black))) / 255.0 \
+            if change.black else 0.0
+        gate = float(np.clip((faded - FADED_FROM) / FADED_SPAN, 0.0, 1.0))
+        if monochrome:
+            gate = 1.0
+        if mid.any() and gate > 0:
+            shift = [gate * float(np.median(s[..., 1][mid])),
+                     gate * float(np.median(s[..., 2][mid]))]
+            if monochrome:  # asked to neutralise: the toning goes entirely
+                change.neutralised = True
+            lab[..., 1] -= shift[0]
+            lab[..., 2] -= shift[1]
+            change.cast_ab = shift
+        out = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+    blended = x + strength * (np.clip(out, 0, 1) - x)
+    return np.clip(np.rint(blended * 255), 0, 255).astype(np.uint8), change

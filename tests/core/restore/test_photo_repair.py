@@ -1,0 +1,129 @@
+"""The whole photo: damage found and filled, tone corrected, the background enlarged."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from core.errors import IdfsrError, JobCancelled
+from core.jobs import CancelToken
+from core.restore.damage import damage_stats, detect_damage, paint_stroke
+from core.restore.damage_synth import faded, paint_damage
+from core.restore.enlarge import chain_for, enlarge
+from core.restore.inpaint import METHODS, repair
+from core.restore.photo_fix import fix_photo
+from core.restore.tone import correct_tone
+
+
+def scene(h: int = 240, w: int = 320, seed: int = 0) -> np.ndarray:
+    """A clean 'photo' with real edges: a sky gradient, a house, a disc, a pole, grain."""
+    rng = np.random.default_rng(seed)
+    y = np.linspace(0, 1, h)[:, None, None]
+    img = (np.array([90, 130, 190]) * (1 - y) + np.array([180, 170, 140]) * y)
+    img = np.broadcast_to(img, (h, w, 3)).astype(np.float32).copy()
+    cv2.rectangle(img, (40, 110), (150, 220), (150, 60, 50), -1)
+    cv2.rectangle(img, (70, 150), (100, 220), (60, 40, 30), -1)
+    cv2.circle(img, (240, 80), 35, (240, 220, 120), -1)
+    cv2.rectangle(img, (200, 100), (206, 230), (70, 70, 70), -1)  # a pole: 7 px wide
+    img = cv2.GaussianBlur(img, (0, 0), 0.8) + rng.normal(0, 1.5, img.shape)
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+
+def near(a: np.ndarray, b: np.ndarray, tol: int = 2) -> float:
+    """Share of a's pixels within `tol` px of one of b's."""
+    grown = cv2.dilate(b.astype(np.uint8), np.ones((2 * tol + 1,) * 2, np.uint8)) > 0
+    return float((a & grown).sum() / max(1, a.sum()))
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(255 ** 2 / np.mean((a.astype(float) - b) ** 2)))
+
+
+def test_mask_finds_painted_damage_and_not_the_edges_of_a_clean_photo() -> None:
+    clean = scene()
+    assert damage_stats(detect_damage(clean)).fraction < 0.002
+    d = paint_damage(clean, seed=3, scratches=3, cracks=1, dust=25, spots=3)
+    mask = detect_damage(d.damaged) > 0
+    assert mask.shape == clean.shape[:2]
+    assert near(d.mask, mask) >= 0.8, "recall"
+    assert near(mask, d.mask) >= 0.8, "precision"
+
+
+def test_repair_brings_the_photo_back_closer_to_the_clean_one() -> None:
+    clean = scene(seed=1)
+    d = paint_damage(clean, seed=5, scratches=3, cracks=1, dust=25, spots=3)
+    fix = fix_photo(d.damaged, tone=0.0)
+    assert fix.stats is not None and fix.stats.regions >= 3
+    assert psnr(fix.pixels, clean) > psnr(d.damaged, clean) + 4.0
+    # Every method fills the true mask far better than leaving it.
+    for method in METHODS:
+        assert psnr(repair(d.damaged, d.mask, method=method), clean) > psnr(d.damaged, clean) + 6
+
+
+def test_an_edited_mask_is_what_gets_repaired() -> None:
+    clean = scene(seed=2)
+    mask = np.zeros(clean.shape[:2], np.uint8)
+    mask = paint_stroke(mask, [(20, 20), (120, 60)], radius=3)
+    assert damage_stats(mask).regions == 1 and mask[20, 20] == 255 and mask[40, 70] == 255
+    mask = paint_stroke(mask, [(70, 0), (70, 100)], radius=5, erase=True)
+    assert damage_stats(mask).regions == 2  # the stroke cut in two
+    fix = fix_photo(clean, mask=mask, tone=0.0)
+    changed = np.any(fix.pixels != clean, axis=2)
+    assert changed.any() and not (changed & (mask == 0)).any()
+    assert fix.to_dict()["damage"]["mask"] == "edited"
+    with pytest.raises(IdfsrError, match="damage mask is 10x10"):
+        fix_photo(clean, mask=np.zeros((10, 10), np.uint8))
+
+
+def test_no_repair_and_no_tone_leave_the_photo_as_it_is() -> None:
+    clean = scene()
+    d = paint_damage(clean, seed=4)
+    fix = fix_photo(d.damaged, repair_damage=False, tone=0.0)
+    assert np.array_equal(fix.pixels, d.damaged) and fix.mask is None
+    assert np.array_equal(fix.enlarge(2.0), cv2.resize(d.damaged, (640, 480),
+                                                       interpolation=cv2.INTER_LANCZOS4))
+
+
+def test_tone_gives_a_faded_photo_its_contrast_back() -> None:
+    clean = scene(seed=3)
+    old = faded(clean, seed=1)
+    out, change = correct_tone(old, 1.0)
+    assert change.applied and not change.monochrome
+    assert out.std() > old.std() * 1.3
+    assert psnr(out, clean) > psnr(old, clean) + 5
+    half, _ = correct_tone(old, 0.5)
+    assert psnr(out, clean) > psnr(half, clean) > psnr(old, clean)
+    same, nothing = correct_tone(old, 0.0)
+    assert np.array_equal(same, old) and not nothing.applied
+
+
+def test_sepia_stays_sepia_unless_neutralised() -> None:
+    grey = cv2.cvtColor(scene(seed=4), cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
+    low = 0.3 + 0.4 * grey  # faded: 0.3..0.7
+    sepia = np.clip(np.rint(np.stack([low * 1.07, low * 0.95, low * 0.78], -1) * 255), 0,
+                    255).astype(np.uint8)
+    out, change = correct_tone(sepia, 1.0)
+    assert change.monochrome and not change.neutralised and change.applied
+    lab_in = cv2.cvtColor(sepia, cv2.COLOR_RGB2LAB).astype(float)
+    lab_out = cv2.cvtColor(out, cv2.COLOR_RGB2LAB).astype(float)
+    assert lab_out[..., 0].std() > 1.5 * lab_in[..., 0].std()  # contrast came back
+    mid = (lab_out[..., 0] > 60) & (lab_out[..., 0] < 200)
+    assert lab_out[..., 2][mid].mean() > 128 + 8  # still warm (b* well above neutral)
+    neutral, change = correct_tone(sepia, 1.0, keep_monochrome=False)
+    assert change.neutralised
+    lab_n = cv2.cvtColor(neutral, cv2.COLOR_RGB2LAB).astype(float)
+    assert abs(np.median(lab_n[..., 2]) - 128) < 4
+
+
+def test_enlarge_follows_the_grain_and_cancel_stops_the_repair() -> None:
+    clean = scene()
+    noisy = np.clip(clean + np.random.default_rng(0).normal(0, 8, clean.shape), 0,
+                    255).astype(np.uint8)
+    assert chain_for(clean) == "sharpen" and chain_for(noisy) == "denoise"
+    assert enlarge(noisy, 2.0).shape == (480, 640, 3)
+    assert enlarge(clean, 3.0).shape == (720, 960, 3)
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(JobCancelled):
+        fix_photo(paint_damage(clean, seed=1).damaged, cancel=token)
