@@ -64,6 +64,21 @@ def _face_line(f: dict[str, Any]) -> str:
     return f"  face {f['number']}: {f['size_px']:.0f}px {who}{weak}: {status}{sims}{note}"
 
 
+def _repair_line(r: dict[str, Any]) -> str:
+    damage, tone = r.get("damage"), r.get("tone")
+    parts = []
+    if damage:
+        parts.append(f"{damage['regions']} damaged region(s) repaired "
+                     f"({damage['fraction'] * 100:.2f}% of the photo)")
+    else:
+        parts.append("damage not repaired (--no-repair)")
+    if tone and tone["applied"]:
+        kind = "contrast only (grey or toned photo)" if tone["monochrome"] and not \
+            tone["neutralised"] else "levels and colour cast"
+        parts.append(f"tone corrected at {tone['strength']:g}: {kind}")
+    return "  whole photo: " + "; ".join(parts)
+
+
 def print_restore_report(data: dict[str, Any]) -> None:
     """The human-readable report of a restore run."""
     for p in data["photos"]:
@@ -72,6 +87,8 @@ def print_restore_report(data: dict[str, Any]) -> None:
             click.echo(f"{head}-> {p['output']}")
         else:
             click.echo(f"{head}{p['status']}: {p['message']}")
+        if p.get("repair"):
+            click.echo(_repair_line(p["repair"]))
         for f in p["faces"]:
             click.echo(_face_line(f))
         for w in p["warnings"]:
@@ -126,6 +143,16 @@ def print_restore_report(data: dict[str, Any]) -> None:
 @click.option("--large-faces", is_flag=True,
               help="Also clean faces as large as the model's working size or larger (they "
                    "come back cleaner, and no sharper than the model's size allows).")
+@click.option("--repair/--no-repair", "repair", default=RestoreOptions.repair, show_default=True,
+              help="Find and fill scratches, cracks, dust and spots over the whole photo "
+                   "(and denoise or sharpen the enlarged background). Off: the photo is only "
+                   "resampled around its faces.")
+@click.option("--tone", type=float, default=RestoreOptions.tone, show_default=True,
+              metavar="STRENGTH",
+              help="Correct fading, colour cast and low contrast this much (0: off, 1: fully).")
+@click.option("--neutralise", is_flag=True,
+              help="Take the tone out of sepia and other toned photos too (by default grey "
+                   "and toned photos keep their tone; only their contrast is corrected).")
 @click.option("--save-crops", is_flag=True,
               help="Also write each face's LR crop, reference and result.")
 @click.option("--model", default=None, help="Model folder or name (default: idfsr-default).")
@@ -137,7 +164,8 @@ def restore_cmd(ctx: click.Context, inputs: tuple[Path, ...], out_dir: Path,
                 seed: int, candidates: int, fidelity: float, identity_strength: float,
                 consistency: float, start: float | None, sampler: str, min_confidence: float | None,
                 fit_steps: int | None, no_fit: bool, keep_grain: bool, large_faces: bool,
-                save_crops: bool, model: str | None, device: str | None, as_json: bool) -> None:
+                repair: bool, tone: float, neutralise: bool, save_crops: bool,
+                model: str | None, device: str | None, as_json: bool) -> None:
     """Restore the faces in old photos INPUT... (files or folders) as the people they are."""
     from core.restore.options import parse_faces, parse_person_choice
     from core.restore.pipeline import restore_photos
@@ -148,7 +176,8 @@ def restore_cmd(ctx: click.Context, inputs: tuple[Path, ...], out_dir: Path,
         model=model, device=device, min_confidence=min_confidence,
         persons=tuple(parse_person_choice(p) for p in persons), faces=parse_faces(faces),
         fit_steps=fit_steps, fit_missing=not no_fit, keep_grain=keep_grain,
-        large_faces=large_faces, save_crops=save_crops,
+        large_faces=large_faces, save_crops=save_crops, repair=repair, tone=tone,
+        keep_monochrome=not neutralise,
         start=RestoreOptions.start if start is None else start)
     options.check()
     app = app_context(ctx)

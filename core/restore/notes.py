@@ -86,6 +86,9 @@ class NoteOptions(_Part):
     large_faces: bool | None = None
     save_crops: bool | None = None
     max_output_pixels: int | None = None
+    repair: bool | None = Field(None, description="scratches, dust and spots repaired")
+    tone: float | None = Field(None, description="tone correction strength (0..1)")
+    keep_monochrome: bool | None = Field(None, description="grey and toned photos kept so")
 
 
 class NotePerson(_Part):
@@ -185,6 +188,10 @@ class RestoreNote(_Part):
     width: int = 0
     height: int = 0
     faces: list[NoteFace] = Field(default_factory=list)
+    repair: dict[str, Any] | None = Field(
+        None, description="the whole photo before its faces: damage (mask pixels, fraction, "
+        "regions, method, mask_file), tone (strength, monochrome, black/white points, cast "
+        "removed), enlarge (the chain)")
     warnings: list[str] = Field(default_factory=list)
     recomposed_from: str | None = Field(None, description="the output another candidate "
                                         "was chosen in")

@@ -79,6 +79,11 @@ class RestoreOptions:
     large_faces: bool = False  # also clean faces the model's size or larger (else skipped)
     save_crops: bool = False
     max_output_pixels: int | None = None  # None: the image size limit of the settings
+    repair: bool = True  # find and fill scratches, cracks, dust and spots; denoise/sharpen
+    # Fading and casts corrected this much (0..1). Measured (bench/bench_photo_repair.py):
+    # 0.5 takes back over half of what fading loses while clean photos stay above 35 dB.
+    tone: float = 0.5
+    keep_monochrome: bool = True  # grey and sepia photos keep their tone (contrast only)
 
     def check(self) -> None:
         """Raise IdfsrError for values out of range."""
@@ -96,6 +101,8 @@ class RestoreOptions:
             raise IdfsrError("--start must be above 0 and at most 1")
         if self.identity_strength < 0:
             raise IdfsrError("--identity-strength must be 0 or more")
+        if not 0.0 <= self.tone <= 1.0:
+            raise IdfsrError(f"--tone must be between 0 and 1 (got {self.tone:g})")
         if self.min_confidence is not None and not 0.0 <= self.min_confidence <= 1.0:
             raise IdfsrError("--min-confidence must be between 0 and 1")
 

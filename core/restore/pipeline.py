@@ -47,6 +47,7 @@ from core.restore.notes import (
     xmp_packet,
 )
 from core.restore.options import AUTO_SCALE, NOBODY, RestoreOptions
+from core.restore.photo_fix import fix_photo
 from core.restore.recognition import cosine, detect_all
 from core.restore.report import FaceResult, FaceStatus, PhotoResult, RestoreReport, RestoreStatus
 from core.restore.session import RestoreSession
@@ -55,6 +56,7 @@ STAGE = "restore"
 FACE_STAGE = "face"  # done: the faces of the photo before this one
 CANDIDATE = "candidate-"  # crop kind of a face's sampled candidates: candidate-1, ...
 LARGE_FACE = 0.9  # faces this share of the model's size or more are left as they are
+DAMAGE_MASK = "damage-mask"  # the repair's mask, saved with the crops
 
 
 def collect_inputs(inputs: Sequence[Path]) -> tuple[list[Path], list[PhotoResult]]:
@@ -289,8 +291,16 @@ def restore_photo(run: RestoreSession, path: Path, out_dir: Path) -> PhotoResult
         result.warnings.append(warning)
     result.warnings.extend(found.warnings)
     embeddings, matches, photo_date = found.embeddings, found.matches, found.photo_date
-    canvas = compose.upscale_photo(rgb, scale)
     colourless_photo = gray or compose.is_colourless(rgb)
+    run.cancel.raise_if_cancelled()
+    # The whole photo first: the faces are restored from the repaired pixels, so the
+    # scratch across a face never reaches the face model.
+    fix = fix_photo(rgb, repair_damage=o.repair, tone=o.tone,
+                    keep_monochrome=o.keep_monochrome, cancel=run.cancel)
+    result.repair = fix.to_dict()
+    rgb = fix.pixels
+    run.cancel.raise_if_cancelled()
+    canvas = fix.enlarge(scale)
     face_crops: dict[str, NDArray[np.uint8]] = {}
     for i, det in enumerate(detected):
         run.cancel.raise_if_cancelled()
@@ -318,6 +328,8 @@ def restore_photo(run: RestoreSession, path: Path, out_dir: Path) -> PhotoResult
         return result
     pixels: NDArray[np.uint8] = (np.asarray(cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY), np.uint8)
                                  if gray else canvas)
+    if fix.mask is not None and fix.stats is not None and fix.stats.pixels:
+        face_crops[DAMAGE_MASK] = fix.mask  # for the app to show (saved with the crops)
     _write(run, path, out_dir, result, pixels, face_crops)
     result.status = RestoreStatus.RESTORED
     result.seconds = time.monotonic() - started
@@ -334,7 +346,8 @@ def _note(run: RestoreSession, path: Path, result: PhotoResult) -> RestoreNote:
         face_backend=NoteFaceBackend(name=run.backend.name, model_id=run.backend.model_id),
         options=NoteOptions.model_validate(run.options.to_dict()),
         scale=result.scale, width=result.width, height=result.height,
-        faces=[NoteFace.of(f) for f in result.faces], warnings=result.warnings)
+        faces=[NoteFace.of(f) for f in result.faces], repair=result.repair,
+        warnings=result.warnings)
 
 
 def _write(run: RestoreSession, path: Path, out_dir: Path, result: PhotoResult,
@@ -359,6 +372,10 @@ def _write(run: RestoreSession, path: Path, out_dir: Path, result: PhotoResult,
         for name, png in crops.items():
             written = crops_dir / f"{name}.png"
             put(written, png)
+            if name == DAMAGE_MASK:
+                if result.repair and result.repair.get("damage"):
+                    result.repair["damage"]["mask_file"] = str(written)
+                continue
             number, _, kind = name.removeprefix("face-").partition("-")
             for f in result.faces:
                 if f.number == int(number):

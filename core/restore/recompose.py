@@ -26,6 +26,7 @@ from core.library.imageio import load_image
 from core.restore import compose, outputs
 from core.restore.encoding import encode_image, png_bytes, read_source_info
 from core.restore.notes import NoteError, NoteFace, now_iso, read_note, xmp_packet
+from core.restore.photo_fix import fix_photo
 from core.restore.pipeline import candidate_crop
 from core.restore.report import FaceResult, FaceStatus, PhotoResult
 
@@ -82,7 +83,13 @@ def recompose(ctx: AppContext, result: PhotoResult, choices: dict[int, int],
             rgb = np.ascontiguousarray(np.asarray(img.convert("RGB")))
     except OSError as exc:
         raise IdfsrError(f"cannot read the original {source.name}: {exc}") from exc
-    canvas = compose.upscale_photo(rgb, result.scale)
+    # The photo repaired and toned as the restore did (notes from before repair: neither).
+    fix = fix_photo(rgb, repair_damage=bool(note.options.repair),
+                    tone=float(note.options.tone or 0.0),
+                    keep_monochrome=note.options.keep_monochrome is not False,
+                    faces=[f.box for f in result.faces], cancel=cancel)
+    rgb = fix.pixels
+    canvas = fix.enlarge(result.scale)
     faces = [copy.copy(f) for f in result.faces]
     crops: dict[str, bytes] = {}
     for original, face in zip(result.faces, faces, strict=True):

@@ -110,10 +110,12 @@ class PhotoResult:
     faces: list[FaceResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    repair: dict[str, Any] | None = None  # what was repaired and toned (PhotoFix.to_dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON output."""
         return {"source": display_path(self.source), "status": self.status,
+                "repair": self.repair,
                 "message": self.message, "output": self.output, "sidecar": self.sidecar,
                 "xmp": self.xmp, "width": self.width, "height": self.height,
                 "scale": self.scale, "faces": [f.to_dict() for f in self.faces],

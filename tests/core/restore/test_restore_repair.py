@@ -1,0 +1,97 @@
+"""`idfsr restore` repairs the whole photo: the flags reach the options and the note, the
+faces are restored from the repaired pixels, and --no-repair only resamples."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+from click.testing import CliRunner
+from PIL import Image
+
+from core.cli import main
+from core.context import AppContext
+from core.restore import compose
+
+from .conftest import GROUPS, shrink
+
+
+def _damaged_photo(folder: Path) -> tuple[Path, np.ndarray]:
+    """Obama and Biden with a white scratch across the photo, below their faces."""
+    rgb = np.array(shrink(GROUPS / "two_people.jpg", 4).convert("RGB"))
+    h, w = rgb.shape[:2]
+    scratch = np.zeros((h, w), np.uint8)
+    cv2.line(scratch, (0, h * 2 // 3), (w - 1, h * 2 // 3 - 20), 255, 1)
+    rgb[scratch > 0] = (235, 232, 220)
+    path = folder / "scratched.png"
+    Image.fromarray(rgb).save(path)
+    return path, scratch > 0
+
+
+def _restore(home: str, photo: Path, out: Path, model_dir: Path, *flags: str) -> dict:
+    run = CliRunner().invoke(main, ["--home", home, "restore", str(photo), "--out", str(out),
+                                    "--model", str(model_dir), "--steps", "1",
+                                    "--candidates", "1", "--no-fit", "--scale", "2",
+                                    "--person", "1=none", "--person", "2=none", "--large-faces", "--json",
+                                    *flags], catch_exceptions=False)
+    assert run.exit_code == 0, run.output
+    (photo_result,) = json.loads(run.stdout)["photos"]
+    assert photo_result["status"] == "restored", photo_result["message"]
+    return photo_result
+
+
+def _away_from_faces(result: dict, shape: tuple[int, int], scale: float) -> np.ndarray:
+    keep = np.ones(shape, bool)
+    for f in result["faces"]:
+        x0, y0, x1, y1 = f["box"]
+        pad = 1.5 * max(x1 - x0, y1 - y0)
+        keep[max(0, int((y0 - pad) * scale)):int((y1 + pad) * scale),
+             max(0, int((x0 - pad) * scale)):int((x1 + pad) * scale)] = False
+    return keep
+
+
+def test_repair_flags_reach_the_options_and_the_note(lib: AppContext, model_dir: Path,
+                                                     tmp_path: Path) -> None:
+    home = str(lib.paths.home)
+    lib.close()
+    photo, scratch = _damaged_photo(tmp_path)
+    before = hashlib.sha256(photo.read_bytes()).hexdigest()
+    original = np.asarray(Image.open(photo).convert("RGB"))
+    plain = compose.upscale_photo(original, 2.0)
+
+    result = _restore(home, photo, tmp_path / "out", model_dir, "--tone", "0.3",
+                      "--save-crops")
+    note = json.loads(Path(result["sidecar"]).read_text())
+    assert note["options"]["repair"] is True and note["options"]["tone"] == 0.3
+    damage = note["repair"]["damage"]
+    assert damage["pixels"] > 0 and damage["regions"] >= 1 and 0 < damage["fraction"] < 0.1
+    assert note["repair"]["tone"]["strength"] == 0.3
+    mask = np.asarray(Image.open(damage["mask_file"]))
+    assert mask.shape == scratch.shape
+    assert (mask[scratch] > 0).mean() > 0.8  # the painted scratch is in the saved mask
+    out = np.asarray(Image.open(result["output"]).convert("RGB")).astype(int)
+    big_scratch = cv2.resize(scratch.astype(np.uint8), plain.shape[1::-1],
+                             interpolation=cv2.INTER_NEAREST) > 0
+    # Where the scratch was, the output is no longer the scratch's near-white.
+    assert out[big_scratch].mean() < plain[big_scratch].mean() - 25
+
+    off = _restore(home, photo, tmp_path / "plain", model_dir, "--no-repair", "--tone", "0")
+    note = json.loads(Path(off["sidecar"]).read_text())
+    assert note["options"]["repair"] is False and note["options"]["tone"] == 0
+    assert note["repair"] == {"damage": None, "tone": None, "enlarge": "lanczos"}
+    out = np.asarray(Image.open(off["output"]).convert("RGB"))
+    keep = _away_from_faces(off, out.shape[:2], 2.0)
+    assert keep.mean() > 0.15, keep.mean()
+    assert np.array_equal(out[keep], plain[keep])
+    assert hashlib.sha256(photo.read_bytes()).hexdigest() == before
+
+
+def test_bad_tone_strength_is_refused(lib: AppContext, tmp_path: Path) -> None:
+    home = str(lib.paths.home)
+    lib.close()
+    bad = CliRunner().invoke(main, ["--home", home, "restore", "x.jpg", "--out", str(tmp_path),
+                                    "--tone", "1.5"])
+    assert bad.exit_code != 0 and "--tone must be between 0 and 1" in str(bad.exception)
