@@ -94,7 +94,7 @@ _KERNELS = _line_kernels(LINE_LENGTH, ORIENTATIONS)
 
 
 def _ellipse(size: int) -> NDArray[np.uint8]:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    return np.asarray(cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)), np.uint8)
 
 
 def _responses(gray: NDArray[np.float32], width: int) -> tuple[NDArray[np.float32], ...]:
@@ -102,7 +102,7 @@ def _responses(gray: NDArray[np.float32], width: int) -> tuple[NDArray[np.float3
     kern = _ellipse(width)
     bright = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, kern)
     dark = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kern)
-    return bright, dark
+    return np.asarray(bright, np.float32), np.asarray(dark, np.float32)
 
 
 def _hysteresis(strong: NDArray[np.bool_], weak: NDArray[np.bool_]) -> NDArray[np.bool_]:
@@ -123,7 +123,7 @@ def _edges(gray: NDArray[np.float32]) -> NDArray[np.float32]:
     gx = cv2.Sobel(base, cv2.CV_32F, 1, 0, ksize=3) / 8
     gy = cv2.Sobel(base, cv2.CV_32F, 0, 1, ksize=3) / 8
     step = np.hypot(gx, gy) * EDGE_SPAN
-    return cv2.dilate(step, _ellipse(5))
+    return np.asarray(cv2.dilate(step, _ellipse(5)), np.float32)
 
 
 def _lines(response: NDArray[np.float32], sigma: float, step: NDArray[np.float32]
@@ -141,7 +141,8 @@ def _lines(response: NDArray[np.float32], sigma: float, step: NDArray[np.float32
     weak = ((response > threshold * LINE_WEAK) & (response > LINE_TEXTURE * 0.6 * around)
             & (response > 0.6 * step))
     grown = _hysteresis(strong, weak)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(grown.astype(np.uint8), 8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(grown.astype(np.uint8),
+                                                               connectivity=8)
     span = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     # Long and thin: a short stub or a thick patch is not a scratch.
     ok = span >= MIN_LINE_SPAN
@@ -160,7 +161,8 @@ def _spots(response: NDArray[np.float32], sigma: float, step: NDArray[np.float32
     peak &= response > SPOT_TEXTURE * around
     weak = response > max(MIN_CONTRAST * 0.5, LINE_WEAK * sigma)
     grown = _hysteresis(peak, weak)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(grown.astype(np.uint8), 8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(grown.astype(np.uint8),
+                                                               connectivity=8)
     area = stats[:, cv2.CC_STAT_AREA]
     box = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     # Compact and small: a blob filling a good part of its box, not a stroke.
@@ -170,7 +172,7 @@ def _spots(response: NDArray[np.float32], sigma: float, step: NDArray[np.float32
 
 
 def _detect_tile(gray: NDArray[np.float32], sigma: float) -> NDArray[np.bool_]:
-    smooth = cv2.GaussianBlur(gray, (0, 0), 0.7)
+    smooth = np.asarray(cv2.GaussianBlur(gray, (0, 0), 0.7), np.float32)
     mask = np.zeros(gray.shape, bool)
     step = _edges(smooth)
     for response in _responses(smooth, LINE_WIDTH):
@@ -196,7 +198,7 @@ def detect_damage(rgb: NDArray[np.uint8], *, cancel: CancelToken | None = None) 
             inner = found[y - ya:min(h, y + TILE) - ya, x - xa:min(w, x + TILE) - xa]
             mask[y:y + TILE, x:x + TILE][inner] = 255
     if GROW:
-        mask = cv2.dilate(mask, _ellipse(2 * GROW + 1))
+        mask = np.asarray(cv2.dilate(mask, _ellipse(2 * GROW + 1)), np.uint8)
     return mask
 
 

@@ -37,7 +37,7 @@ def _colour(rng: np.random.Generator, bright: bool) -> NDArray[np.float32]:
     else:
         base = rng.uniform(10, 60)
         tint = np.ones(3)
-    return (base * tint).astype(np.float32)
+    return np.asarray(base * tint, np.float32)
 
 
 def _polyline(rng: np.random.Generator, w: int, h: int, length: float,
@@ -52,6 +52,10 @@ def _polyline(rng: np.random.Generator, w: int, h: int, length: float,
         x, y = x + step * np.cos(angle), y + step * np.sin(angle)
         points.append((x, y))
     return (np.asarray(points) * 16).astype(np.int32)
+
+
+def _unit(shape: NDArray[np.uint8]) -> NDArray[np.float32]:
+    return np.asarray(shape, np.float32) / np.float32(255)
 
 
 def _paint(layer: NDArray[np.float32], alpha: NDArray[np.float32], colour: NDArray[np.float32],
@@ -99,15 +103,13 @@ def paint_damage(clean: Image, seed: int, *, scratches: int = 3, cracks: int = 2
         shape[:] = 0
         centre = (int(rng.uniform(0, w) * 16), int(rng.uniform(0, h) * 16))
         cv2.circle(shape, centre, int(rng.uniform(0.6, 1.6) * 16), 255, -1, cv2.LINE_AA, 4)
-        _paint(img, alpha, _colour(rng, rng.random() < 0.5), shape.astype(np.float32) / 255,
-               rng.uniform(0.75, 1.0))
+        _paint(img, alpha, _colour(rng, rng.random() < 0.5), _unit(shape), rng.uniform(0.75, 1.0))
     for _ in range(spots):
         shape[:] = 0
         centre = (int(rng.uniform(0, w) * 16), int(rng.uniform(0, h) * 16))
         axes = (int(rng.uniform(2, 6) * 16), int(rng.uniform(2, 6) * 16))
         cv2.ellipse(shape, centre, axes, rng.uniform(0, 180), 0, 360, 255, -1, cv2.LINE_AA, 4)
-        _paint(img, alpha, _colour(rng, rng.random() < 0.5), shape.astype(np.float32) / 255,
-               rng.uniform(0.8, 1.0))
+        _paint(img, alpha, _colour(rng, rng.random() < 0.5), _unit(shape), rng.uniform(0.8, 1.0))
     luma = np.array([0.299, 0.587, 0.114], np.float32)
     visible = np.abs((img - clean.astype(np.float32)) @ luma) >= VISIBLE
     if fade:

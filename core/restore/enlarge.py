@@ -36,7 +36,7 @@ def enlarge(photo: Image, scale: float, chain: str | None = None) -> Image:
         return upscale_photo(photo, scale)
     chain = chain or chain_for(photo)
     if chain == "denoise":
-        return upscale_photo(cv2.bilateralFilter(photo, 5, 20, 3), scale)
+        return upscale_photo(np.asarray(cv2.bilateralFilter(photo, 5, 20, 3), np.uint8), scale)
     big = upscale_photo(photo, scale)
     out = np.empty_like(big)
     rows = big.shape[0]

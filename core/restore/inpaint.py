@@ -37,7 +37,8 @@ def _pyramid_fill(img: NDArray[np.float32], hole: NDArray[np.bool_]) -> NDArray[
         levels.append((value, weight))
         if min(value.shape[:2]) <= 4 or weight.min() > 0:
             break
-        value, weight = cv2.pyrDown(value), cv2.pyrDown(weight)
+        value = np.asarray(cv2.pyrDown(value), np.float32)
+        weight = np.asarray(cv2.pyrDown(weight), np.float32)
     filled = levels[-1][0] / np.maximum(levels[-1][1], 1e-6)[..., None]
     for value, weight in reversed(levels[:-1]):
         up = cv2.pyrUp(filled, dstsize=(value.shape[1], value.shape[0]))

@@ -24,8 +24,8 @@ LOW, HIGH = 0.5, 99.5  # robust black and white points (percentiles)
 MAX_GAIN = 2.5  # levels never stretch a channel more than this
 MIN_RANGE_CHANGE = 0.02  # levels closer than this to 0..1 are left alone
 FADED_FROM, FADED_SPAN = 0.1, 0.2  # cast removal starts at 10% range lost, full at 30%
-SAMPLE = 1_000_000
-ONE_TONE = 6.0  # mean CIELAB a/b distance from the median below which a photo is one tone  # percentiles are taken on at most this many pixels
+SAMPLE = 1_000_000  # percentiles are taken on at most this many pixels
+ONE_TONE = 6.0  # mean CIELAB a/b distance from their median below which a photo is one tone
 
 
 @dataclass
@@ -98,7 +98,7 @@ def correct_tone(rgb: Image, strength: float, *, keep_monochrome: bool = True
         return rgb.copy(), change
     x = rgb.astype(np.float32) / 255.0
     if monochrome and keep_monochrome:
-        lab = cv2.cvtColor(x, cv2.COLOR_RGB2LAB)
+        lab = np.asarray(cv2.cvtColor(x, cv2.COLOR_RGB2LAB), np.float32)
         lo, hi = _points(lab[..., 0] / 100.0)
         if (lo, hi) != (0.0, 1.0):
             lab[..., 0] = np.clip(_levels(lab[..., 0] / 100.0, lo, hi), 0, 1) * 100.0
@@ -113,7 +113,7 @@ def correct_tone(rgb: Image, strength: float, *, keep_monochrome: bool = True
             change.white.append(hi * 255)
         if all(b == 0 for b in change.black) and all(w == 255 for w in change.white):
             change.black, change.white = [], []
-        lab = cv2.cvtColor(np.clip(out, 0, 1), cv2.COLOR_RGB2LAB)
+        lab = np.asarray(cv2.cvtColor(np.clip(out, 0, 1), cv2.COLOR_RGB2LAB), np.float32)
         s = _sample(lab)
         # The cast: the mean chroma of the mid-tones, where a neutral scene is grey.
         mid = (s[..., 0] > 20) & (s[..., 0] < 90)

@@ -35,7 +35,8 @@ def _restore(home: str, photo: Path, out: Path, model_dir: Path, *flags: str) ->
     run = CliRunner().invoke(main, ["--home", home, "restore", str(photo), "--out", str(out),
                                     "--model", str(model_dir), "--steps", "1",
                                     "--candidates", "1", "--no-fit", "--scale", "2",
-                                    "--person", "1=none", "--person", "2=none", "--large-faces", "--json",
+                                    "--person", "1=none", "--person", "2=none", "--large-faces",
+                                    "--json",
                                     *flags], catch_exceptions=False)
     assert run.exit_code == 0, run.output
     (photo_result,) = json.loads(run.stdout)["photos"]
