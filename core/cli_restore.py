@@ -145,8 +145,8 @@ def print_restore_report(data: dict[str, Any]) -> None:
                    "come back cleaner, and no sharper than the model's size allows).")
 @click.option("--repair/--no-repair", "repair", default=RestoreOptions.repair, show_default=True,
               help="Find and fill scratches, cracks, dust and spots over the whole photo "
-                   "(and denoise or sharpen the enlarged background). Off: the photo is only "
-                   "resampled around its faces.")
+                   "before its faces are restored. Off: the photo is only resampled around "
+                   "its faces.")
 @click.option("--tone", type=float, default=RestoreOptions.tone, show_default=True,
               metavar="STRENGTH",
               help="Correct fading, colour cast and low contrast this much (0: off, 1: fully).")

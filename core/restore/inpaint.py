@@ -1,6 +1,8 @@
 """Filling the damaged pixels of a photo from what surrounds them.
 
-Methods (measured in bench/bench_photo_repair.py on synthetic damage):
+Methods (measured in bench/bench_photo_repair.py on 16 photos with synthetic damage,
+PSNR against the clean photo; left alone 27.88 dB): with the detected mask telea 30.40,
+ns 30.43, pyramid 30.55; with the painted mask (the ceiling) 42.06, 42.27, 42.15.
 - "telea": OpenCV's fast marching inpainting (Telea 2004): each pixel from a weighted
   average of known neighbours, weighted along the isophotes.
 - "ns": OpenCV's Navier-Stokes inpainting: continues isophotes into the hole.

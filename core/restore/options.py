@@ -79,9 +79,10 @@ class RestoreOptions:
     large_faces: bool = False  # also clean faces the model's size or larger (else skipped)
     save_crops: bool = False
     max_output_pixels: int | None = None  # None: the image size limit of the settings
-    repair: bool = True  # find and fill scratches, cracks, dust and spots; denoise/sharpen
+    repair: bool = True  # find and fill scratches, cracks, dust and spots
     # Fading and casts corrected this much (0..1). Measured (bench/bench_photo_repair.py):
-    # 0.5 takes back over half of what fading loses while clean photos stay above 35 dB.
+    # 0.5 takes faded photos from 14.7 to 19.8 dB (1.0: 22.9) while an unfaded photo put
+    # through it stays at 35.5 dB (1.0: 29.9): most of the gain, little of the harm.
     tone: float = 0.5
     keep_monochrome: bool = True  # grey and sepia photos keep their tone (contrast only)
 

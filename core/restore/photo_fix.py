@@ -19,7 +19,7 @@ from core.errors import IdfsrError
 from core.jobs import CancelToken
 from core.restore import compose
 from core.restore.damage import DamageStats, Mask, damage_stats, detect_damage
-from core.restore.enlarge import chain_for, enlarge
+from core.restore.enlarge import DEFAULT_CHAIN, enlarge
 from core.restore.inpaint import DEFAULT_METHOD, repair
 from core.restore.tone import ToneChange, correct_tone
 
@@ -79,7 +79,7 @@ def fix_photo(rgb: Image, *, repair_damage: bool = True, tone: float = 0.0,
         stats = damage_stats(found)
         if stats.pixels:
             pixels = repair(rgb, found, cancel=cancel)
-        chain = chain_for(pixels)
+        chain = DEFAULT_CHAIN
     change = None
     if tone > 0:
         cancel.raise_if_cancelled()

@@ -10,7 +10,7 @@ from core.errors import IdfsrError, JobCancelled
 from core.jobs import CancelToken
 from core.restore.damage import damage_stats, detect_damage, paint_stroke
 from core.restore.damage_synth import faded, paint_damage
-from core.restore.enlarge import chain_for, enlarge
+from core.restore.enlarge import CHAINS, enlarge
 from core.restore.inpaint import METHODS, repair
 from core.restore.photo_fix import fix_photo
 from core.restore.tone import correct_tone
@@ -37,7 +37,8 @@ def near(a: np.ndarray, b: np.ndarray, tol: int = 2) -> float:
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * np.log10(255 ** 2 / np.mean((a.astype(float) - b) ** 2)))
+    mse = float(np.mean((a.astype(float) - b) ** 2))
+    return 99.0 if mse == 0 else float(10 * np.log10(255 ** 2 / mse))
 
 
 def test_mask_finds_painted_damage_and_not_the_edges_of_a_clean_photo() -> None:
@@ -116,13 +117,15 @@ def test_sepia_stays_sepia_unless_neutralised() -> None:
     assert abs(np.median(lab_n[..., 2]) - 128) < 4
 
 
-def test_enlarge_follows_the_grain_and_cancel_stops_the_repair() -> None:
+def test_enlarge_chains_and_cancel_stops_the_repair() -> None:
     clean = scene()
-    noisy = np.clip(clean + np.random.default_rng(0).normal(0, 8, clean.shape), 0,
-                    255).astype(np.uint8)
-    assert chain_for(clean) == "sharpen" and chain_for(noisy) == "denoise"
-    assert enlarge(noisy, 2.0).shape == (480, 640, 3)
-    assert enlarge(clean, 3.0).shape == (720, 960, 3)
+    plain = enlarge(clean, 2.0)
+    assert np.array_equal(plain, cv2.resize(clean, (640, 480), interpolation=cv2.INTER_LANCZOS4))
+    for chain in CHAINS:
+        big = enlarge(clean, 2.0, chain)
+        assert big.shape == (480, 640, 3) and psnr(big, plain) > 30
+    with pytest.raises(IdfsrError, match="unknown enlargement"):
+        enlarge(clean, 2.0, "magic")
     token = CancelToken()
     token.cancel()
     with pytest.raises(JobCancelled):
