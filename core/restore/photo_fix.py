@@ -9,6 +9,7 @@ repaired pixels, so a scratch across a face is gone before the face model sees i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,11 +56,12 @@ class PhotoFix:
 
 def fix_photo(rgb: Image, *, repair_damage: bool = True, tone: float = 0.0,
               keep_monochrome: bool = True, mask: NDArray[Any] | None = None,
+              faces: Sequence[Sequence[float]] = (),
               cancel: CancelToken | None = None) -> PhotoFix:
     """Repair (detected or given mask) and tone-correct an RGB photo; the input is not changed.
 
     `mask` (the photo's height and width, nonzero = damaged) replaces detection, e.g. a
-    mask the user edited.
+    mask the user edited. `faces`: face boxes, where only bright damage is detected.
     """
     cancel = cancel or CancelToken()
     pixels = rgb
@@ -74,7 +76,7 @@ def fix_photo(rgb: Image, *, repair_damage: bool = True, tone: float = 0.0,
             found = np.where(np.asarray(mask)[..., 0] if mask.ndim == 3 else np.asarray(mask),
                              255, 0).astype(np.uint8)
         else:
-            found = detect_damage(rgb, cancel=cancel)
+            found = detect_damage(rgb, faces=faces, cancel=cancel)
         cancel.raise_if_cancelled()
         stats = damage_stats(found)
         if stats.pixels:

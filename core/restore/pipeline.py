@@ -296,7 +296,8 @@ def restore_photo(run: RestoreSession, path: Path, out_dir: Path) -> PhotoResult
     # The whole photo first: the faces are restored from the repaired pixels, so the
     # scratch across a face never reaches the face model.
     fix = fix_photo(rgb, repair_damage=o.repair, tone=o.tone,
-                    keep_monochrome=o.keep_monochrome, cancel=run.cancel)
+                    keep_monochrome=o.keep_monochrome, faces=[d.box for d in detected],
+                    cancel=run.cancel)
     result.repair = fix.to_dict()
     rgb = fix.pixels
     run.cancel.raise_if_cancelled()

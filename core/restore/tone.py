@@ -17,8 +17,6 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from core.restore.compose import is_colourless
-
 Image = NDArray[np.uint8]
 LOW, HIGH = 0.5, 99.5  # robust black and white points (percentiles)
 MAX_GAIN = 2.5  # levels never stretch a channel more than this
@@ -26,6 +24,8 @@ MIN_RANGE_CHANGE = 0.02  # levels closer than this to 0..1 are left alone
 FADED_FROM, FADED_SPAN = 0.1, 0.2  # cast removal starts at 10% range lost, full at 30%
 SAMPLE = 1_000_000  # percentiles are taken on at most this many pixels
 ONE_TONE = 6.0  # mean CIELAB a/b distance from their median below which a photo is one tone
+TONE_SHARE = 0.3  # ... and below this share of the tone's own chroma
+GREY_SPREAD = 2.0  # below this spread a photo is grey or one tone whatever its chroma
 
 
 @dataclass
@@ -74,18 +74,19 @@ def _points(v: NDArray[np.float32]) -> tuple[float, float]:
 
 
 def is_monochrome(rgb: Image) -> bool:
-    """Grey or one tone (sepia, cyanotype): little chroma, and all of it the same hue.
+    """Grey or one tone (sepia, cyanotype): every pixel's chroma near one point.
 
-    A faded colour print has little chroma too, but its hues still differ from place to
-    place; a toned print's a/b stay close to one point (measured: 1-5 CIELAB units from
-    their median on real sepia prints, 7-20 on colour photos).
+    A toned print's a/b stay close to their median (measured on the real sepia prints of
+    the fixtures: 2.5-5 CIELAB units on average, under 0.3 of the tone's own chroma);
+    colour photos spread 8-20, faded ones 3-11 around a cast whose chroma is not much
+    larger. Grey photos have neither spread nor tone.
     """
-    if not is_colourless(rgb):
-        return False
     lab = cv2.cvtColor(_sample(rgb.astype(np.float32) / 255.0), cv2.COLOR_RGB2LAB)
     a, b = lab[..., 1], lab[..., 2]
-    spread = float(np.hypot(a - np.median(a), b - np.median(b)).mean())
-    return spread < ONE_TONE
+    ma, mb = float(np.median(a)), float(np.median(b))
+    spread = float(np.hypot(a - ma, b - mb).mean())
+    return bool(spread < GREY_SPREAD
+                or (spread < ONE_TONE and spread < TONE_SHARE * np.hypot(ma, mb)))
 
 
 def correct_tone(rgb: Image, strength: float, *, keep_monochrome: bool = True

@@ -130,3 +130,18 @@ def test_enlarge_chains_and_cancel_stops_the_repair() -> None:
     token.cancel()
     with pytest.raises(JobCancelled):
         fix_photo(paint_damage(clean, seed=1).damaged, cancel=token)
+
+
+def test_on_a_face_only_bright_damage_is_taken() -> None:
+    clean = scene(seed=5)
+    img = clean.copy()
+    cv2.line(img, (20, 30), (180, 40), (15, 15, 15), 2)  # dark, like a brow at this size
+    cv2.line(img, (20, 70), (180, 85), (240, 238, 230), 2)  # bright: the paper showing
+    dark = np.zeros(clean.shape[:2], bool)
+    cv2.line(dark.view(np.uint8), (40, 31), (160, 39), 1, 1)
+    bright = np.zeros(clean.shape[:2], bool)
+    cv2.line(bright.view(np.uint8), (40, 72), (160, 83), 1, 1)
+    anywhere = detect_damage(img) > 0
+    assert anywhere[dark].mean() > 0.8 and anywhere[bright].mean() > 0.8
+    on_face = detect_damage(img, faces=[(10.0, 10.0, 190.0, 100.0)]) > 0
+    assert on_face[dark].mean() < 0.05 and on_face[bright].mean() > 0.8
