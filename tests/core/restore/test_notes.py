@@ -57,16 +57,16 @@ def test_a_note_of_the_first_version_still_reads(tmp_path: Path) -> None:
 def test_keys_of_a_newer_version_are_kept(tmp_path: Path) -> None:
     data = json.loads(OLD_NOTE.read_text(encoding="utf-8"))
     data["format"] = "idfsr-restore/2"
-    data["repair"] = {"scratches": 3}  # something a later version adds
+    data["colourised"] = {"regions": 3}  # something a later version adds
     data["faces"][0]["match"]["margin"] = 0.4
     path = tmp_path / "new.idfsr.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     note = read_note(path)
     assert note.version == 2
     written = json.loads(note.to_bytes())
-    assert written["repair"] == {"scratches": 3}
+    assert written["colourised"] == {"regions": 3}
     assert written["faces"][0]["match"]["margin"] == 0.4
-    assert untyped_keys(note) == ["note.repair", "note.faces[0].match.margin"]
+    assert untyped_keys(note) == ["note.colourised", "note.faces[0].match.margin"]
     assert untyped_keys(read_note(OLD_NOTE)) == []
 
 
