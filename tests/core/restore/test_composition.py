@@ -48,7 +48,7 @@ def restorer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_pasted_face_is_the_restoration_not_the_input(
         lib: AppContext, restorer_dir: Path, old_photos: Path, tmp_path: Path) -> None:
     options = RestoreOptions(model=str(restorer_dir), save_crops=True, fit_missing=False,
-                             candidates=2, scale=2.0,
+                             candidates=2, scale=2.0, repair=False, tone=0.0,
                              persons=(PersonChoice(1, "Barack Obama", "group.jpg"),))
     report = restore_photos(lib, [old_photos / "group.jpg"], tmp_path / "out", options)
     (photo,) = report.photos
