@@ -89,6 +89,8 @@ class NoteOptions(_Part):
     repair: bool | None = Field(None, description="scratches, dust and spots repaired")
     tone: float | None = Field(None, description="tone correction strength (0..1)")
     keep_monochrome: bool | None = Field(None, description="grey and toned photos kept so")
+    damage_masks: list[list[str]] | None = Field(
+        None, description="[photo, mask PNG] pairs: damage masks the user edited")
 
 
 class NotePerson(_Part):

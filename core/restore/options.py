@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -85,6 +86,9 @@ class RestoreOptions:
     # through it stays at 35.5 dB (1.0: 29.9): most of the gain, little of the harm.
     tone: float = 0.5
     keep_monochrome: bool = True  # grey and sepia photos keep their tone (contrast only)
+    # Damage masks the user edited, as (photo path, mask PNG path): these photos are
+    # repaired where their mask says (nonzero = damaged) instead of where it is detected.
+    damage_masks: tuple[tuple[str, str], ...] = ()
 
     def check(self) -> None:
         """Raise IdfsrError for values out of range."""
@@ -112,12 +116,21 @@ class RestoreOptions:
         (later ones win)."""
         return {c.face: c.person for c in self.persons if c.applies_to(photo)}
 
+    def mask_for(self, photo: str | Path) -> Path | None:
+        """The edited damage mask of this photo (its absolute path), if the user made one."""
+        wanted = os.path.abspath(photo)
+        for where, mask in self.damage_masks:
+            if os.path.abspath(where) == wanted:
+                return Path(mask)
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data for the sidecar."""
         out = asdict(self)
         out["persons"] = [f"{c.photo + ':' if c.photo else ''}{c.face}={c.person}"
                           for c in self.persons]
         out["faces"] = list(self.faces) if self.faces is not None else None
+        out["damage_masks"] = [list(pair) for pair in self.damage_masks]
         return out
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import cv2
 import numpy as np
 from numpy.typing import NDArray
+from PIL import Image
 from sqlalchemy import or_, select
 
 from core.context import AppContext
@@ -295,7 +296,7 @@ def restore_photo(run: RestoreSession, path: Path, out_dir: Path) -> PhotoResult
     run.cancel.raise_if_cancelled()
     # The whole photo first: the faces are restored from the repaired pixels, so the
     # scratch across a face never reaches the face model.
-    fix = fix_photo(rgb, repair_damage=o.repair, tone=o.tone,
+    fix = fix_photo(rgb, repair_damage=o.repair, tone=o.tone, mask=_edited_mask(o, path),
                     keep_monochrome=o.keep_monochrome, faces=[d.box for d in detected],
                     cancel=run.cancel)
     result.repair = fix.to_dict()
@@ -335,6 +336,18 @@ def restore_photo(run: RestoreSession, path: Path, out_dir: Path) -> PhotoResult
     result.status = RestoreStatus.RESTORED
     result.seconds = time.monotonic() - started
     return result
+
+
+def _edited_mask(o: RestoreOptions, path: Path) -> NDArray[np.uint8] | None:
+    """The damage mask the user edited for this photo (None: detect it)."""
+    where = o.mask_for(path)
+    if where is None:
+        return None
+    try:
+        with Image.open(where) as img:
+            return np.asarray(img.convert("L"), np.uint8)
+    except OSError as exc:
+        raise IdfsrError(f"cannot read the edited damage mask {where.name}: {exc}") from exc
 
 
 def _note(run: RestoreSession, path: Path, result: PhotoResult) -> RestoreNote:

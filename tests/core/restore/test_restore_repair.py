@@ -96,3 +96,28 @@ def test_bad_tone_strength_is_refused(lib: AppContext, tmp_path: Path) -> None:
     bad = CliRunner().invoke(main, ["--home", home, "restore", "x.jpg", "--out", str(tmp_path),
                                     "--tone", "1.5"])
     assert bad.exit_code != 0 and "--tone must be between 0 and 1" in str(bad.exception)
+
+
+def test_an_edited_mask_is_what_the_restore_repairs(lib: AppContext, model_dir: Path,
+                                                    tmp_path: Path) -> None:
+    from core.restore.damage import paint_stroke
+    from core.restore.options import PersonChoice, RestoreOptions
+    from core.restore.pipeline import restore_photos
+
+    photo, _ = _damaged_photo(tmp_path)
+    h, w = np.asarray(Image.open(photo)).shape[:2]
+    mask = paint_stroke(np.zeros((h, w), np.uint8), [(5, 5), (60, 5)], radius=2)
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    options = RestoreOptions(steps=1, candidates=1, fit_missing=False, model=str(model_dir),
+                             scale=1.0, large_faces=True, tone=0.0,
+                             persons=(PersonChoice(1, "none"), PersonChoice(2, "none")),
+                             damage_masks=((str(photo), str(tmp_path / "mask.png")),))
+    (result,) = restore_photos(lib, [photo], tmp_path / "out", options).photos
+    assert result.status == "restored", result.message
+    note = json.loads(Path(result.sidecar or "").read_text())
+    assert note["repair"]["damage"]["mask"] == "edited"
+    assert note["repair"]["damage"]["pixels"] == int((mask > 0).sum())
+    assert note["options"]["damage_masks"] == [[str(photo), str(tmp_path / "mask.png")]]
+    Image.fromarray(np.zeros((3, 3), np.uint8)).save(tmp_path / "mask.png")
+    (wrong,) = restore_photos(lib, [photo], tmp_path / "out", options).photos
+    assert wrong.status == "error" and "damage mask is 3x3" in wrong.message
