@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from core.context import AppContext
 from core.people.service import list_people
+from idfsr_desktop.damage_mask_widget import DamageRepairBox
 from idfsr_desktop.drop_paths import dropped_paths
 from idfsr_desktop.empty_state_widget import EmptyStateWidget
 from idfsr_desktop.flow_layout import FlowLayout
@@ -97,6 +98,11 @@ class RestoreWidget(QWidget):
         self.run_button.clicked.connect(self.run_current)
         self.run_all_button.clicked.connect(self.run_all)
         self.cancel_button.clicked.connect(controller.cancel)
+        self.repair = DamageRepairBox(ctx.paths.cache / "damage-masks",
+                                      ctx.settings.index.max_image_pixels)
+        self.centre.addWidget(self.repair.canvas)
+        self.repair.show_mask_toggled.connect(lambda on: self.centre.setCurrentWidget(
+            self.repair.canvas if on else self.viewer))
         self.saving = RestoreSaveWidget(controller)
         # The box's controls under the page's own names (the window and the tests use them).
         self.save_button, self.reveal_button = self.saving.save_button, self.saving.reveal_button
@@ -110,6 +116,7 @@ class RestoreWidget(QWidget):
         side_column.addWidget(self.candidates_label)
         side_column.addWidget(self.candidates)
         side_column.addWidget(self.run_box)
+        side_column.addWidget(self.repair)
         side_column.addWidget(self.saving)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -187,11 +194,11 @@ class RestoreWidget(QWidget):
     def run_current(self) -> None:
         """Restore the current photo."""
         if self.current is not None:
-            self.controller.run([self.current], self.options.options())
+            self.controller.run([self.current], self.repair.apply(self.options.options()))
 
     def run_all(self) -> None:
         """Restore every photo of the queue that is ready."""
-        self.controller.run(self.controller.photos, self.options.options())
+        self.controller.run(self.controller.photos, self.repair.apply(self.options.options()))
 
     def save_current(self) -> None:
         """Save the current photo's result where the user says (a Save As dialog)."""
@@ -247,6 +254,8 @@ class RestoreWidget(QWidget):
 
     def _show_current(self, *, new: bool) -> None:
         photo = self.current
+        self.repair.set_photo(photo.path if photo is not None else None,
+                              [f.box for f in photo.found.faces] if photo and photo.found else [])
         self.centre.setCurrentIndex(0 if photo is None else 1)
         if photo is None:
             self.faces.show_faces([], [])
