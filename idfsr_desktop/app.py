@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
@@ -24,6 +25,7 @@ from core.errors import IdfsrError
 from core.paths import AppPaths
 from core.repair_plan import plan_repair, rebuild_pending
 from core.resources import demo_library_path
+from core.restore.options import RestoreOptions
 from idfsr_desktop.database_repair_dialog import DatabaseRepairDialog
 from idfsr_desktop.icons import app_icon
 from idfsr_desktop.main_window import PAGES, MainWindow
@@ -35,6 +37,7 @@ ORGANISATION = "IDFSR"
 APPLICATION = "IDFSR Desktop"
 SCREENSHOT_IDLE_S = 1.5
 SCREENSHOT_TIMEOUT_S = 180.0  # for each wait: past it, the next step is taken regardless
+SCREENSHOT_RESTORE_TIMEOUT_S = 1800.0  # the wait while a restore runs (fits on a CPU: minutes)
 DEMO_OLD_PHOTO = ("old", "album_page_1960s.jpg")  # restored for the Restore page's screenshot
 
 
@@ -101,7 +104,8 @@ def screenshot_steps(window: MainWindow, page: str | None) -> list[Callable[[], 
     if page == "restore":
         photo = demo_library_path().joinpath(*DEMO_OLD_PHOTO)
         steps += [functools.partial(window.restore_photos, [photo]),
-                  functools.partial(_choose_demo_people, window), window.restore.run_current,
+                  functools.partial(_choose_demo_people, window),
+                  functools.partial(_restore_briefly, window),
                   functools.partial(_select_largest_restored_face, window)]
     return steps
 
@@ -121,6 +125,21 @@ def _choose_demo_people(window: MainWindow) -> None:
                 window.restorer.set_choice(queued, face, resolve_person(window.ctx, name))
             except IdfsrError:  # not named (yet): that face stays on the automatic match
                 log.info("no person %r for the screenshot", name)
+
+
+def demo_restore_options(options: RestoreOptions) -> RestoreOptions:
+    """The page's options with `idfsr demo`'s short fit and sampling: a screenshot shows the
+    finished restore after minutes, not the first of a full fit's 300 steps."""
+    from core.demo import CANDIDATES, FIT_STEPS, SAMPLE_STEPS
+
+    return replace(options, fit_steps=FIT_STEPS, steps=SAMPLE_STEPS, candidates=CANDIDATES)
+
+
+def _restore_briefly(window: MainWindow) -> None:
+    """Restore the current photo with the demo's short knobs (shown in Advanced, as set)."""
+    page = window.restore
+    page.options.set_options(demo_restore_options(page.options.options()))
+    page.run_current()
 
 
 def _select_largest_restored_face(window: MainWindow) -> None:
@@ -160,7 +179,9 @@ class ScreenshotTimer(QObject):
             self._idle_since = None
         idle_long_enough = (self._idle_since is not None
                             and now - self._idle_since >= SCREENSHOT_IDLE_S)
-        if not idle_long_enough and now - self._started < SCREENSHOT_TIMEOUT_S:
+        limit = (SCREENSHOT_RESTORE_TIMEOUT_S if self.window.restorer.is_running()
+                 else SCREENSHOT_TIMEOUT_S)
+        if not idle_long_enough and now - self._started < limit:
             return
         if self._steps:  # the data is in: take the step, then wait for the window to settle
             self._steps.pop(0)()

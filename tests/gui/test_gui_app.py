@@ -12,9 +12,12 @@ from squares_backend import SquaresBackend
 
 from core.context import AppContext
 from core.db.models import Person
+from core.demo import CANDIDATES, FIT_STEPS, SAMPLE_STEPS
+from core.fitting import DEFAULT_FIT_STEPS
 from core.library.service import list_photos, list_roots
 from core.people.service import resolve_person
 from core.resources import demo_library_path
+from core.restore.options import RestoreOptions
 from idfsr_desktop.app import DEMO_OLD_PHOTO, main, parse_args, screenshot_steps
 from idfsr_desktop.main_window import MainWindow
 
@@ -53,7 +56,8 @@ def test_demo_run_indexes_the_demo_and_saves_a_screenshot(qtbot: QtBot, tmp_path
 
 
 def test_screenshot_steps_open_the_page_and_restore_a_demo_photo_there(
-        qtbot: QtBot, window: MainWindow, app: AppContext) -> None:
+        qtbot: QtBot, window: MainWindow, app: AppContext,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     assert screenshot_steps(window, None) == []
     assert len(screenshot_steps(window, "jobs")) == 1
     # open, queue, say who the known faces are, restore, zoom on a face
@@ -74,7 +78,14 @@ def test_screenshot_steps_open_the_page_and_restore_a_demo_photo_there(
     # The picker of face 1 says so too (the screenshot shows the people the page says).
     assert window.restore.faces.picker(0).currentData() == obama
     assert window.restore.faces.item(0, 2).text() == "Barack Obama (your choice)"
-    assert steps[3] == window.restore.run_current  # (a real restore: `make screenshots`)
+    # Restore with the demo's short fit and sampling (a real restore: `make screenshots`).
+    asked: list[RestoreOptions] = []
+    monkeypatch.setattr(window.restorer, "run", lambda photos, options: asked.append(options))
+    steps[3]()
+    assert [(o.fit_steps, o.steps, o.candidates) for o in asked] == [
+        (FIT_STEPS, SAMPLE_STEPS, CANDIDATES)] and FIT_STEPS < DEFAULT_FIT_STEPS
+    assert asked[0].fidelity == RestoreOptions().fidelity  # the slider's knobs are kept
+    assert window.restore.options.knobs.steps.value() == SAMPLE_STEPS  # shown as set
     steps[4]()  # nothing restored yet: no face to zoom on, and no harm done
     assert window.restore.faces.selectedItems() == [] and window.restore.is_idle()
 
