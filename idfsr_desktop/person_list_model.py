@@ -39,9 +39,12 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
+UNNAMED_PERSON = "Unnamed person"  # what the app calls a person with no name yet
+
+
 def display_name(person: PersonInfo) -> str:
     """How the app calls a person: the name, never an internal id."""
-    return person.name or "Unnamed person"
+    return person.name or UNNAMED_PERSON
 
 
 def person_details(person: PersonInfo) -> str:

@@ -17,27 +17,37 @@ from PySide6.QtWidgets import (
 
 from core.people.service import PersonInfo
 from core.restore.report import FaceResult
-from idfsr_desktop.restore_words import confidence_words, face_state_text
+from idfsr_desktop.restore_words import (
+    confidence_words,
+    face_state_text,
+    people_names,
+    person_name,
+    picker_text,
+    without_ids,
+)
 
 NO_ONE = -1  # the picker's data for "no one": the generic path
 COLUMNS = ("Face", "Person", "Status", "Result")
 
 
-def match_tooltip(face: FaceResult) -> str:
-    """Why the face is matched so, with the candidates, and how it was restored."""
+def match_tooltip(face: FaceResult, names: dict[int, str] | None = None) -> str:
+    """Why the face is matched so, with the candidates, and how it was restored (people by
+    `names`, person id: the page's name for them; never by an internal id)."""
+    names = names or {}
     m = face.match
     lines = [f"Face {face.number}: {face.size_px:.0f} px across"]
     if m.person_id is not None and m.source != "user":
-        lines.append(f"Matched as {m.name or '#' + str(m.person_id)}: "
+        lines.append(f"Matched as {person_name(m.person_id, names, m.name)}: "
                      f"{confidence_words(m.confidence)} ({m.confidence:.0%} of such matches "
                      "are right)")
     if m.reason:
-        lines.append(m.reason)
+        lines.append(without_ids(m.reason, names))
     if m.weak_evidence and m.source != "user":
         lines.append("The face is too small to be sure who it is; check it.")
     if m.candidates:
         lines.append("Candidates: " + ", ".join(
-            f"{c.name or '#' + str(c.person_id)} ({c.score:.2f})" for c in m.candidates))
+            f"{person_name(c.person_id, names, c.name)} ({c.score:.2f})"
+            for c in m.candidates))
     if face.status not in ("pending", ""):
         lines.append(f"Result: {face.status}" + (f", {face.path} path" if face.path else "")
                      + (f" ({face.message})" if face.message else ""))
@@ -88,7 +98,7 @@ class RestoreFacesWidget(QTableWidget):
                    choices: dict[int, int | None] | None = None) -> None:
         """Fill the rows: one per face, its person (the user's choice, else the match) picked."""
         self.faces, self.crops = faces, crops
-        self.names = {p.id: p.label for p in people}
+        self.names = people_names(people)
         choices = choices or {}
         self.clearContents()
         self.setRowCount(len(faces))
@@ -99,7 +109,7 @@ class RestoreFacesWidget(QTableWidget):
             self.setItem(row, 0, number)
             self.setCellWidget(row, 1, self._make_picker(face, people, choices))
             state = QTableWidgetItem(face_state_text(face, self.names, choices))
-            state.setToolTip(match_tooltip(face))
+            state.setToolTip(match_tooltip(face, self.names))
             self.setItem(row, 2, state)
             self.setCellWidget(row, 3, self._make_crops(face, (crops or {}).get(face.number)))
         if faces:  # room for the pickers' longest name (within reason), not a clipped one
@@ -128,11 +138,11 @@ class RestoreFacesWidget(QTableWidget):
         combo.addItem("No one (generic)", NO_ONE)
         current = choices.get(face.number, face.match.person_id)
         for person in people:
-            combo.addItem(person.label, person.id)
+            combo.addItem(picker_text(person), person.id)
         if current is not None and combo.findData(current) < 0:  # e.g. a hidden person
-            combo.addItem(face.match.name or f"#{current}", current)
+            combo.addItem(person_name(current, self.names, face.match.name), current)
         combo.setCurrentIndex(max(0, combo.findData(current if current is not None else NO_ONE)))
-        combo.setToolTip(match_tooltip(face))
+        combo.setToolTip(match_tooltip(face, self.names))
         combo.activated.connect(lambda _=0, c=combo, n=face.number: self._on_picked(n, c))
         return combo
 
@@ -154,7 +164,7 @@ class RestoreFacesWidget(QTableWidget):
         painter.end()
         pair.setDevicePixelRatio(self.devicePixelRatioF())
         label.setPixmap(pair)
-        label.setToolTip(match_tooltip(face))
+        label.setToolTip(match_tooltip(face, self.names))
         return label
 
     def select_face(self, number: int) -> bool:

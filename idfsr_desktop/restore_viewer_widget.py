@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QToolButton, QVBox
 from core.restore.report import FaceResult
 from idfsr_desktop.before_after_widget import BeforeAfterWidget, FaceMark
 from idfsr_desktop.restore_controller import QueuedPhoto
-from idfsr_desktop.restore_words import confidence_words, outcome_text
+from idfsr_desktop.restore_words import confidence_words, outcome_text, person_name
 from idfsr_desktop.theme import secondary_text
 
 
@@ -17,10 +17,10 @@ def face_label(photo: QueuedPhoto, face: FaceResult, names: dict[int, str]) -> s
     m = face.match
     if face.number in photo.choices:
         chosen = photo.choices[face.number]
-        return "no one" if chosen is None else names.get(chosen, f"#{chosen}")
+        return "no one" if chosen is None else person_name(chosen, names)
     if m.person_id is None:
         return "?"  # not matched: the generic path unless the user says who it is
-    text = m.name or f"#{m.person_id}"
+    text = person_name(m.person_id, names, m.name)
     if m.source == "user":
         return text
     return f"{text} ({confidence_words(m.confidence)})" + (" ?" if m.weak_evidence else "")

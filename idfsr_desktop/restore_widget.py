@@ -31,6 +31,7 @@ from idfsr_desktop.restore_run_widget import RestoreRunWidget
 from idfsr_desktop.restore_save_widget import RestoreSaveWidget
 from idfsr_desktop.restore_settings_widget import restore_defaults
 from idfsr_desktop.restore_viewer_widget import RestoreViewerWidget
+from idfsr_desktop.restore_words import people_names, person_name
 from idfsr_desktop.theme import secondary_text, title_font
 
 
@@ -211,7 +212,7 @@ class RestoreWidget(QWidget):
     def _on_running(self, running: bool) -> None:
         if running:
             photos = list(self.controller.running_photos)
-            names = {p.id: p.label for p in list_people(self._ctx, best=0)}
+            names = people_names(list_people(self._ctx, best=0))
             tracker = self.run_box.start(len(photos), lambda index, face: _person_of(
                 photos, names, index, face))
             if self.controller.task is not None:  # the status bar says it in the same words
@@ -264,7 +265,7 @@ class RestoreWidget(QWidget):
             self._update_buttons()
             return
         people = list_people(self._ctx, best=0)
-        self._names = {p.id: p.label for p in people}
+        self._names = people_names(people)
         self.viewer.show_photo(photo, self._names)
         if not new and self.faces.faces is photo.faces and self.faces.crops is photo.crops:
             # Only a choice changed: keep the pickers (one of them is emitting right now).
@@ -331,8 +332,8 @@ def _person_of(photos: list[QueuedPhoto], names: dict[int, str], index: int, fac
     photo = photos[index]
     if face in photo.choices:
         chosen = photo.choices[face]
-        return names.get(chosen) if chosen is not None else None
+        return person_name(chosen, names) if chosen is not None else None
     match = next((f.match for f in photo.faces if f.number == face), None)
     if match is None or match.person_id is None:
         return None
-    return names.get(match.person_id, match.name)
+    return person_name(match.person_id, names, match.name)

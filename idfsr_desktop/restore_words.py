@@ -5,11 +5,36 @@ from __future__ import annotations
 
 import re
 
+from core.people.service import PersonInfo
 from core.restore.report import FaceResult, PhotoResult
+from idfsr_desktop.person_list_model import UNNAMED_PERSON, display_name, person_details
 
 # Calibrated confidences (core.restore.matching): the probability the person is right.
 CONFIDENCE_WORDS = ((0.9, "very likely"), (0.8, "likely"), (0.0, "unsure"))
 _SHARP_PX = re.compile(r"(\d+) px across")
+_PERSON_ID = re.compile(r"#(\d+)\b")  # how the engine's reasons name a person with no name
+
+
+def people_names(people: list[PersonInfo]) -> dict[int, str]:
+    """Person id: what the page calls them (as the people pages do, never an internal id)."""
+    return {p.id: display_name(p) for p in people}
+
+
+def picker_text(person: PersonInfo) -> str:
+    """A person in a face's list: the name; an unnamed one with their photos, so that two
+    unnamed people can be told apart ('Unnamed person · 12 photos · 1998–2004')."""
+    return person.name or f"{UNNAMED_PERSON} · {person_details(person)}"
+
+
+def person_name(person_id: int | None, names: dict[int, str], name: str | None = None) -> str:
+    """The page's name for a person: the library's now, else the match's, else 'Unnamed
+    person'."""
+    return (names.get(person_id) if person_id is not None else None) or name or UNNAMED_PERSON
+
+
+def without_ids(text: str, names: dict[int, str]) -> str:
+    """An engine's reason ('best candidate #17 at …') with its person ids put in words."""
+    return _PERSON_ID.sub(lambda found: person_name(int(found.group(1)), names), text)
 
 
 def confidence_words(confidence: float) -> str:
@@ -23,9 +48,8 @@ def _who(face: FaceResult, names: dict[int, str], choices: dict[int, int | None]
     m = face.match
     if face.number in choices:
         pid = choices[face.number]
-        return pid, (names.get(pid, f"#{pid}") if pid is not None else None), True
-    name = names.get(m.person_id, m.name or f"#{m.person_id}") if m.person_id is not None \
-        else None
+        return pid, (person_name(pid, names) if pid is not None else None), True
+    name = person_name(m.person_id, names, m.name) if m.person_id is not None else None
     return m.person_id, name, m.source == "user"
 
 

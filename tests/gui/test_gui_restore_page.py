@@ -9,6 +9,7 @@ their notes written as a run writes them); the engine itself runs in test_gui_re
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,13 +19,23 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QSize, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QImage
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QComboBox,
+    QFileDialog,
+    QLabel,
+    QListWidget,
+    QTableWidget,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from core.context import AppContext
+from core.db.models import Person
 from core.jobs import CancelToken, Progress
 from core.library.service import add_root
-from core.restore.matching import Match
+from core.restore.matching import Match, PersonScore
 from core.restore.notes import RestoreNote, xmp_packet
 from core.restore.options import RestoreOptions
 from core.restore.outputs import sidecar_paths
@@ -253,6 +264,69 @@ def test_face_table_says_what_became_of_each_face(qtbot: QtBot, window: MainWind
     assert rows == ["Restored as Barack Obama", "Restored without a known identity",
                     "Skipped: already sharp (88 px)", "Not restored: bad landmarks"]
 
+
+def visible_texts(root: QWidget) -> list[str]:
+    """Every text a user can read on `root` and its shown children, tooltips and the entries
+    of lists included."""
+    texts: list[str] = []
+    for widget in [root, *root.findChildren(QWidget)]:
+        if not widget.isVisibleTo(root):
+            continue
+        texts.append(widget.toolTip())
+        if isinstance(widget, (QLabel, QAbstractButton)):
+            texts.append(widget.text())
+        if isinstance(widget, QComboBox):
+            texts += [widget.itemText(i) for i in range(widget.count())]
+        if isinstance(widget, QListWidget):
+            texts += [widget.item(i).text() for i in range(widget.count())]
+        if isinstance(widget, QTableWidget):
+            items = (widget.item(r, c) for r in range(widget.rowCount())
+                     for c in range(widget.columnCount()))
+            texts += [t for i in items if i is not None for t in (i.text(), i.toolTip())]
+    return texts
+
+
+def test_people_without_a_name_are_never_shown_by_an_internal_id(
+        qtbot: QtBot, window: MainWindow, app: AppContext) -> None:
+    with app.db.session() as session:
+        unnamed, other = Person(name=None), Person(name=None)
+        session.add_all([unnamed, other, Person(name="Ann")])
+        session.flush()
+        nobody_id, other_id = unnamed.id, other.id
+    page = window.restore
+    window.show_page("restore")
+    close = [PersonScore(nobody_id, None, 0.41), PersonScore(other_id, None, 0.30)]
+    found = PhotoResult("u.jpg", "found", faces=[
+        face(1, match(nobody_id, None, 0.93)),
+        face(2, Match(None, None, 0.0, 0.41, 0.30, True, "none", True,
+                      f"best candidate #{nobody_id} at confidence 0.31, below 0.50", close,
+                      0.31)),
+        face(3, match())])
+    photo = QueuedPhoto(Path("u.jpg"), "ready", found=found, before=grey_image(120, 40))
+    queue(window, photo)
+    window.restorer.set_choice(photo, 3, other_id)
+
+    texts = visible_texts(page) + [m.label for m in page.view.marks]
+    assert [t for t in texts if re.search(r"#\d", t)] == []
+    assert page.faces.item(0, 2).text() == "Very likely Unnamed person"
+    assert page.faces.item(2, 2).text() == "Unnamed person (your choice)"
+    assert "best candidate Unnamed person at confidence 0.31" in page.faces.item(1, 2).toolTip()
+    assert page.view.marks[2].label == "Unnamed person"
+    picked = page.faces.picker(0)
+    entries = [picked.itemText(i) for i in range(picked.count())]
+    assert entries[0].startswith("No one") and "Ann" in entries
+    assert sum(e.startswith("Unnamed person") for e in entries) == 2
+
+    # Restored: the words and the status bar say it in the same way.
+    photo.result = PhotoResult("u.jpg", "restored", faces=[
+        face(1, match(nobody_id, None, 0.93), "restored", "personal"),
+        face(2, found.faces[1].match, "restored", "generic"),
+        face(3, match(other_id, None, 0.0, source="user"), "restored", "personal")])
+    photo.status = "restored"
+    window.restorer.changed.emit(photo)
+    texts = visible_texts(page) + [m.label for m in page.view.marks]
+    assert [t for t in texts if re.search(r"#\d", t)] == []
+    assert page.faces.item(0, 2).text() == "Restored as Unnamed person"
 
 # ---- badges on the photo ---------------------------------------------------------------------
 
