@@ -300,7 +300,9 @@ class RestoreWidget(QWidget):
         if face is not None:
             self.candidates_label.setText(
                 f"Face {face.number}: putting in another candidate…" if busy else
-                f"Face {face.number}: {len(images)} candidates; click one to use it instead")
+                f"Face {face.number}: {len(images)} candidates; click one to use it instead"
+                if len(images) > 1 else
+                f"Face {face.number}: one candidate (more under Advanced give a choice)")
 
     def _on_candidate_chosen(self, number: int, index: int) -> None:
         if self.current is not None:

@@ -328,6 +328,24 @@ def test_people_without_a_name_are_never_shown_by_an_internal_id(
     assert [t for t in texts if re.search(r"#\d", t)] == []
     assert page.faces.item(0, 2).text() == "Restored as Unnamed person"
 
+
+def test_a_face_sampled_once_offers_no_choice_of_candidates(qtbot: QtBot,
+                                                           window: MainWindow) -> None:
+    result = PhotoResult("one.jpg", "restored", faces=[
+        face(1, match(), "restored", "generic")])
+    photo = QueuedPhoto(Path("one.jpg"), "restored", found=result, result=result,
+                        before=grey_image(), after=grey_image(400, 160),
+                        candidates={1: [grey_image(32, 32)]})
+    window.show_page("restore")
+    queue(window, photo)
+    window.restore.faces.select_face(1)
+    label = window.restore.candidates_label.text()
+    assert label == "Face 1: one candidate (more under Advanced give a choice)"
+    photo.candidates[1].append(grey_image(32, 32))
+    window.restore.faces.clearSelection()
+    window.restore.faces.select_face(1)
+    assert window.restore.candidates_label.text().startswith("Face 1: 2 candidates; click")
+
 # ---- badges on the photo ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("size", [QSize(420, 300), QSize(260, 190)])
