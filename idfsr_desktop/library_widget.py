@@ -6,6 +6,7 @@ to the Restore page."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -231,9 +232,9 @@ class LibraryWidget(QWidget):
             return False
         if event.key() == Qt.Key.Key_End:
             self.model.fetch_all()
-        rows = range(self.timeline.rowCount())
+        rows: Iterable[int] = range(self.timeline.rowCount())
         if event.key() == Qt.Key.Key_End:
-            rows = reversed(rows)
+            rows = reversed(range(self.timeline.rowCount()))
         row = next((r for r in rows if not self.timeline.is_header(r)), None)
         if row is not None:
             self.view.setCurrentIndex(self.timeline.index(row))

@@ -266,7 +266,7 @@ class MainWindow(QMainWindow):
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
 
         self.undo_action = self._action("&Undo", self.editor.undo, QKeySequence(std.Undo))
-        self.find_action = self._action("&Find…", self.find, QKeySequence(std.Find),
+        self.find_action = self._action("&Find…", self.focus_search, QKeySequence(std.Find),
                                         "Search people, folders and dates in the library")
         self.rename_action = self._action("&Rename Person", self.rename_person, "F2")
         self.hide_action = self._action("&Hide Person", self.hide_person, "Ctrl+H")
@@ -340,7 +340,7 @@ class MainWindow(QMainWindow):
         else:
             raise ValueError(f"unknown page {name!r}")
 
-    def find(self) -> None:
+    def focus_search(self) -> None:
         """Show the Library page with the cursor in its search box."""
         self.show_page("library")
         self.library.focus_search()

@@ -60,10 +60,10 @@ class PhotoItemDelegate(ThumbnailCellDelegate):
             self._paint_header(painter, option, index, level)
             return
         # The cell sits centred in its share of the row, the row gap below it.
-        cell = self.cell_size(option.fontMetrics)
+        size = self.cell_size(option.fontMetrics)
         option = QStyleOptionViewItem(option)
-        option.rect = QRect(option.rect.x() + (option.rect.width() - cell.width()) // 2,
-                            option.rect.y(), cell.width(), cell.height())
+        option.rect = QRect(option.rect.x() + (option.rect.width() - size.width()) // 2,
+                            option.rect.y(), size.width(), size.height())
         opt = self.begin_paint(painter, option, index)
         pad = self.padding(opt.fontMetrics)
         cell = opt.rect
