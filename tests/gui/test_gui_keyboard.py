@@ -93,6 +93,14 @@ def unnamed_controls(page: QWidget) -> list[str]:
     return missing
 
 
+def tab_controls(page: QWidget) -> list[QWidget]:
+    """The controls on show under `page` that Tab should stop at."""
+    return [w for w in page.findChildren(QWidget)
+            if w.isVisible() and w.isEnabled() and w.focusPolicy() & Qt.FocusPolicy.TabFocus
+            and w.focusProxy() is None
+            and not isinstance(w.parentWidget(), QAbstractSpinBox | QComboBox)]
+
+
 def test_every_control_has_a_name(qtbot: QtBot, window: MainWindow, app: AppContext,
                                   make_photos) -> None:
     # The first-run page, before the library has a folder.
@@ -152,9 +160,12 @@ def test_tab_leaves_every_page(qtbot: QtBot, people_window: MainWindow,
         window.show_page(name if name in ("library", "restore", "jobs") else "people")
         show()
         page = window.pages.currentWidget()
-        forward = _walk(qtbot, window.sidebar, Qt.Key.Key_Tab, 40)
+        forward = _walk(qtbot, window.sidebar, Qt.Key.Key_Tab, 50)
         inside = [w for w in forward if w is not None and page.isAncestorOf(w)]
         assert inside, name  # the page has controls Tab reaches
+        missed = [f"{type(w).__name__} {w.accessibleName() or w.toolTip()}"
+                  for w in tab_controls(page) if w not in forward]
+        assert missed == [], name  # …every one of them
         assert window.sidebar in forward, name  # …and Tab comes round again
         backward = _walk(qtbot, window.sidebar, Qt.Key.Key_Backtab, 40)
         assert window.sidebar in backward and any(page.isAncestorOf(w) for w in backward), name
