@@ -180,6 +180,7 @@ class DamageRepairBox(QGroupBox):
         self.brush.setValue(self.canvas.radius)
         self.brush.setSuffix(" px")
         self.brush.setToolTip("Brush radius, in photo pixels")
+        self.brush.setAccessibleName("Brush radius")
         self.brush.valueChanged.connect(lambda v: setattr(self.canvas, "radius", v))
         self.overlay_box = QCheckBox("Overlay")
         self.overlay_box.setChecked(True)

@@ -11,6 +11,17 @@ from idfsr_desktop.before_after_widget import BeforeAfterWidget, FaceMark
 MIN_DRAWN_PX = 8  # screen pixels: a smaller drag is a slip of the mouse, not a box
 
 
+def faces_description(marks: list[FaceMark]) -> str:
+    """What a screen reader says of the photo: its faces, who they are, the keys to name them."""
+    if not marks:
+        return "No faces found; Add a Missed Face draws one. Plus and minus zoom"
+    keys = "press 1 to name it" if len(marks) == 1 else \
+        f"press 1 to {min(len(marks), 9)} to name one"
+    who = ", ".join(f"{m.number}: {m.label}" for m in marks)
+    faces = "1 face" if len(marks) == 1 else f"{len(marks)} faces"
+    return f"{faces} ({who}); {keys}. Plus and minus zoom"
+
+
 class FacePhotoWidget(BeforeAfterWidget):
     """The viewer's photo: `face_clicked(number, global pos)` when a face box is clicked;
     in drawing mode a drag makes a box, `box_drawn((x0, y0, x1, y1))` in image pixels."""
@@ -23,6 +34,12 @@ class FacePhotoWidget(BeforeAfterWidget):
         self.drawing = False
         self._band: tuple[QPointF, QPointF] | None = None
         self.setAccessibleName("Photo with its faces")
+        self.set_marks([])
+
+    def set_marks(self, marks: list[FaceMark]) -> None:
+        """The faces to draw; the description read out says how many and the keys to them."""
+        super().set_marks(marks)
+        self.setAccessibleDescription(faces_description(marks))
 
     def set_drawing(self, on: bool) -> None:
         """Whether a drag draws a face box (else it pans, and clicks pick faces)."""

@@ -163,6 +163,7 @@ class PersonPageWidget(QWidget):
         self.tabs = QTabBar()
         self.tabs.setDrawBase(False)
         self.tabs.setExpanding(False)
+        self.tabs.setAccessibleName("Photos or faces")
         self.tabs.addTab("Photos")
         self.tabs.addTab("Faces")
         self.tabs.setTabToolTip(PHOTOS_TAB, "The photos this person is in, newest first")

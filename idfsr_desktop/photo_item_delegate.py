@@ -19,6 +19,10 @@ PLACEHOLDER_WORDS = {"error": "Unreadable", "missing": "Missing"}
 
 
 HEADER_SCALE = {"year": 1.5, "month": 1.1}  # of the font's size
+# A thumbnail's box is as high as a 4:3 landscape photo at the box's width: most photos
+# fill it, a portrait one stands in it at full height (narrower), and a row of landscape
+# photos leaves no empty band above it (under a month's header) as a square box did.
+BOX_ASPECT = 3 / 4  # height / width
 
 
 def header_font(font: QFont, level: str) -> QFont:
@@ -39,10 +43,35 @@ class PhotoItemDelegate(ThumbnailCellDelegate):
         self.row_width = 0  # a header's width
         self.gap = 0  # between rows of photos
 
+    @property
+    def box_height(self) -> int:
+        """The height of a thumbnail's box (its width is `thumb_size`)."""
+        return round(self.thumb_size * BOX_ASPECT)
+
     def cell_size(self, metrics: QFontMetrics) -> QSize:
         """The size of every cell (the grid's items are uniform)."""
         pad = self.padding(metrics)
-        return QSize(self.thumb_size + 2 * pad, self.thumb_size + metrics.height() + 3 * pad)
+        return QSize(self.thumb_size + 2 * pad, self.box_height + metrics.height() + 3 * pad)
+
+    def cell_rect(self, item: QRect, metrics: QFontMetrics) -> QRect:
+        """The cell painted in an item's rectangle: centred in its share of the row, the
+        row gap below it."""
+        cell = self.cell_size(metrics)
+        return QRect(item.x() + (item.width() - cell.width()) // 2, item.y(), cell.width(),
+                     cell.height())
+
+    def thumbnail_rect(self, cell: QRect, metrics: QFontMetrics) -> QRect:
+        """The thumbnail's box in a cell painted at `cell` (the cell's own rectangle)."""
+        pad = self.padding(metrics)
+        return QRect(cell.x() + pad, cell.y() + pad, self.thumb_size, self.box_height)
+
+    @staticmethod
+    def pixmap_rect(box: QRect, size: QSize) -> QRect:
+        """Where a picture of `size` is drawn in a thumbnail's box: as large as fits,
+        centred across, sitting on the caption (a row of photos shares one baseline)."""
+        scaled = size.scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        return QRect(box.x() + (box.width() - scaled.width()) // 2,
+                     box.bottom() + 1 - scaled.height(), scaled.width(), scaled.height())
 
     def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
         level = index.data(HeaderRole)
@@ -59,15 +88,12 @@ class PhotoItemDelegate(ThumbnailCellDelegate):
         if level:
             self._paint_header(painter, option, index, level)
             return
-        # The cell sits centred in its share of the row, the row gap below it.
-        size = self.cell_size(option.fontMetrics)
         option = QStyleOptionViewItem(option)
-        option.rect = QRect(option.rect.x() + (option.rect.width() - size.width()) // 2,
-                            option.rect.y(), size.width(), size.height())
+        option.rect = self.cell_rect(option.rect, option.fontMetrics)
         opt = self.begin_paint(painter, option, index)
         pad = self.padding(opt.fontMetrics)
         cell = opt.rect
-        thumb = QRect(cell.x() + pad, cell.y() + pad, self.thumb_size, self.thumb_size)
+        thumb = self.thumbnail_rect(cell, opt.fontMetrics)
         status = index.data(StatusRole) or "ok"
         pixmap = index.data(Qt.ItemDataRole.DecorationRole)
         if isinstance(pixmap, QPixmap) and not pixmap.isNull():
@@ -84,11 +110,7 @@ class PhotoItemDelegate(ThumbnailCellDelegate):
         painter.restore()
 
     def _paint_pixmap(self, painter: QPainter, box: QRect, pixmap: QPixmap) -> None:
-        size = pixmap.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
-        # Centred across, sitting on the caption: a row of photos shares one baseline.
-        target = QRect(box.x() + (box.width() - size.width()) // 2,
-                       box.bottom() + 1 - size.height(), size.width(), size.height())
-        painter.drawPixmap(target, pixmap)
+        painter.drawPixmap(self.pixmap_rect(box, pixmap.size()), pixmap)
 
     def _paint_placeholder(self, painter: QPainter, box: QRect, palette: QPalette,
                            status: str, unavailable: bool) -> None:

@@ -68,13 +68,18 @@ class SettingsChange:
 class PathField(QWidget):
     """A folder path with a Browse button; empty means the default shown as placeholder."""
 
-    def __init__(self, default: Path, title: str, parent: QWidget | None = None) -> None:
+    def __init__(self, default: Path, title: str, name: str,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = title
         self.edit = QLineEdit()
         self.edit.setPlaceholderText(str(default))
         self.edit.setClearButtonEnabled(True)
+        # The form's label is the field's, not the edit's: a screen reader reads this name.
+        self.edit.setAccessibleName(name)
+        self.setFocusProxy(self.edit)
         browse = QPushButton("Browse…")
+        browse.setAccessibleName(f"Browse for the {name.lower()}")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
@@ -136,13 +141,15 @@ class SettingsDialog(QDialog):
         folders_box = QWidget()
         folders_box.setLayout(folders)
 
-        self.models_field = PathField(defaults.models, "Choose the models folder")
+        self.models_field = PathField(defaults.models, "Choose the models folder",
+                                      "Models folder")
         self.models_field.set_path(ctx.settings.models_dir)
         self.backend_combo = self._combo(BACKENDS, ctx.settings.face_backend)
         self.recognizer_combo = self._combo(RECOGNIZERS, ctx.settings.faces.recognizer)
         self.recognizer_combo.setToolTip("Changing it re-embeds the library's faces at the "
                                          "next indexing; names and corrections are kept.")
-        self.output_field = PathField(defaults.outputs, "Choose where restored photos go")
+        self.output_field = PathField(defaults.outputs, "Choose where restored photos go",
+                                      "Restored photos folder")
         self.output_field.set_path(ctx.settings.output_dir)
         self.restoring = RestoreSettingsWidget(ctx, self.output_field, restorer)
         self.device_combo = self.restoring.device_combo
@@ -162,6 +169,7 @@ class SettingsDialog(QDialog):
         library = QWidget()
         library.setLayout(form)
         self.tabs = QTabWidget()
+        self.tabs.tabBar().setAccessibleName("Settings sections")
         self.tabs.addTab(library, "&Library")
         self.tabs.addTab(self.restoring, "&Restoring")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok

@@ -50,7 +50,11 @@ class Photo(Base):
     """One image file in the library. Width and height are as displayed (after orientation)."""
 
     __tablename__ = "photos"
-    __table_args__ = (Index("ix_photos_root_status", "root_id", "status"),)
+    __table_args__ = (
+        Index("ix_photos_root_status", "root_id", "status"),
+        # The timeline, one index per direction (see core.library.browse._ordered).
+        Index("ix_photos_timeline_oldest", "captured_at", "path"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     root_id: Mapped[int] = mapped_column(ForeignKey("library_roots.id", ondelete="CASCADE"))
@@ -76,6 +80,11 @@ class Photo(Base):
 
     root: Mapped[LibraryRoot] = relationship(back_populates="photos")
     faces: Mapped[list[Face]] = relationship(back_populates="photo", passive_deletes=True)
+
+
+# Newest first keeps ties in path order: date descending, path ascending, an order SQLite
+# walks only in an index declared so.
+Index("ix_photos_timeline_newest", Photo.captured_at.desc(), Photo.path)
 
 
 class ScanIssue(Base):

@@ -18,6 +18,7 @@ from core.library.browse import (
     filtered_photos,
     new_photos,
     order_key,
+    photos_query,
     timeline_month,
 )
 from core.library.search import DateSpan, month_of, parse_search, search_library, search_words
@@ -165,3 +166,34 @@ def test_new_photos_are_those_indexed_since_and_sort_in_place(app: AppContext,
     for order in PhotoOrder:
         listed = filtered_photos(app, PhotoFilter(), order=order)
         assert sorted(listed, key=lambda p, o=order: order_key(p, o)) == listed
+
+
+def _many_photos(app: AppContext, count: int) -> None:
+    """`count` photo rows straight in the DB: dates with ties (a burst in one second) and
+    one in five undated, paths not in date order."""
+    stamp = "2020-01-01 00:00:00.000000"
+    rows = [(i, f"/p/{(i * 37) % count:04d}.jpg".encode(), None if i % 5 == 0 else
+             f"20{10 + i % 7}-0{1 + i % 3}-01 10:00:00.000000", stamp)
+            for i in range(1, count + 1)]
+    with app.db.engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO library_roots (id, path, added_at) "
+                             "VALUES (1, ?, ?)", (b"/p", stamp))
+        conn.exec_driver_sql(
+            "INSERT INTO photos (id, root_id, path, size, mtime_ns, orientation, captured_at, "
+            "status, first_seen_at, indexed_at) VALUES (?, 1, ?, 1, 1, 1, ?, 'ok', ?, ?)",
+            [(i, path, when, stamp, stamp) for i, path, when, stamp in rows])
+
+
+def test_a_deep_timeline_window_walks_an_index_in_the_timeline_order(app: AppContext) -> None:
+    _many_photos(app, 300)
+    for order in (PhotoOrder.NEWEST, PhotoOrder.OLDEST):
+        every = filtered_photos(app, PhotoFilter(), order=order)
+        assert every == sorted(every, key=lambda p, o=order: order_key(p, o))
+        assert every[-1].captured_at is None and every[0].captured_at is not None
+        window = filtered_photos(app, PhotoFilter(), order=order, offset=250, limit=20)
+        assert window == every[250:270]
+        q = photos_query(PhotoFilter(), order, offset=250, limit=20)
+        sql = str(q.compile(app.db.engine, compile_kwargs={"literal_binds": True}))
+        with app.db.engine.connect() as conn:
+            plan = " ".join(r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+        assert "USING INDEX ix_photos_timeline" in plan and "TEMP B-TREE" not in plan, plan

@@ -77,9 +77,26 @@ def fill_0002(conn: Connection) -> None:
         "WHERE id = 7", (OLD_MODEL, "could not be decoded"))
 
 
+def fill_0003(conn: Connection) -> None:
+    """Two persons (one named), their faces' sources, a "not this person", an edit logged."""
+    sql = conn.exec_driver_sql
+    sql("INSERT INTO persons (id, name, hidden, cover_face_id, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)", [(1, "Ada", 0, 1, STAMP, STAMP),
+                                      (2, None, 0, None, STAMP, STAMP)])
+    sql("INSERT INTO face_persons (face_id, person_id, source, model_id, score, assigned_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(1, 1, "user", None, None, STAMP), (2, 1, "auto", OLD_MODEL, 0.91, STAMP),
+         (4, 2, "auto", OLD_MODEL, 0.88, STAMP)])
+    sql("INSERT INTO face_rejections (face_id, person_id, created_at) VALUES (?, ?, ?)",
+        (5, 1, STAMP))
+    sql("INSERT INTO people_edits (id, created_at, action, summary, before, undone) "
+        "VALUES (?, ?, ?, ?, ?, ?)", (1, STAMP, "rename", "naming Ada", "{}", 0))
+
+
 FILLERS: dict[str, Callable[[Connection], None]] = {
     "0001_library": fill_0001,
     "0002_faces": fill_0002,
+    "0003_people": fill_0003,
 }
 
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from core.context import AppContext
+from core.people.service import list_people
 from idfsr_desktop.main_window import MainWindow
 
 
@@ -92,6 +93,14 @@ def unnamed_controls(page: QWidget) -> list[str]:
     return missing
 
 
+def tab_controls(page: QWidget) -> list[QWidget]:
+    """The controls on show under `page` that Tab should stop at."""
+    return [w for w in page.findChildren(QWidget)
+            if w.isVisible() and w.isEnabled() and w.focusPolicy() & Qt.FocusPolicy.TabFocus
+            and w.focusProxy() is None
+            and not isinstance(w.parentWidget(), QAbstractSpinBox | QComboBox)]
+
+
 def test_every_control_has_a_name(qtbot: QtBot, window: MainWindow, app: AppContext,
                                   make_photos) -> None:
     # The first-run page, before the library has a folder.
@@ -100,22 +109,120 @@ def test_every_control_has_a_name(qtbot: QtBot, window: MainWindow, app: AppCont
     _indexed(qtbot, window, make_photos("names", 3))
     window.library.search_box.setText("photo")
     window.library.search_box.search_now()
-    # The People pages are left out for now (being reworked); the Restore page is in.
     for page in (window.sidebar, window.library, window.restore, window.jobs,
                  window.statusBar()):
         assert unnamed_controls(page) == [], type(page).__name__
+    settings = window.open_settings()
+    assert unnamed_controls(settings) == []
+    settings.reject()
 
 
-def test_tab_leaves_every_page(qtbot: QtBot, people_window: MainWindow) -> None:
+def test_every_people_control_has_a_name(qtbot: QtBot, people_window: MainWindow,
+                                         app: AppContext) -> None:
+    window = people_window
+    people = window.people
+    window.show_page("people")
+    assert unnamed_controls(people.overview) == []
+    people.show_unassigned()
+    assert unnamed_controls(people.unassigned) == []
+    person = list_people(app)[0]
+    assert people.show_person(person.id)
+    qtbot.waitUntil(window.is_idle, timeout=20_000)
+    page = people.person_page
+    for faces in (False, True):  # both tabs
+        page.show_faces_view(faces)
+        assert unnamed_controls(page) == [], faces
+    viewer = page.open_photo(0)
+    assert viewer is not None
+    qtbot.waitUntil(lambda: viewer.loaded is not None and bool(viewer.view.marks))
+    assert unnamed_controls(viewer) == []
+    menu = viewer.open_face_menu(1)
+    assert menu is not None and menu.name_edit.accessibleName()
+    menu.close()
+    viewer.close()
+
+
+def test_tab_leaves_every_page(qtbot: QtBot, people_window: MainWindow,
+                               app: AppContext) -> None:
     window = people_window
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
-    for name in ("library", "people", "restore", "jobs"):
-        window.show_page(name)
+    people = window.people
+    person = list_people(app)[0].id
+    pages = {"library": lambda: None, "people": people.show_overview,
+             "unassigned": people.show_unassigned,
+             "person photos": lambda: (people.show_person(person),
+                                       people.person_page.show_faces_view(False)),
+             "person faces": lambda: (people.show_person(person),
+                                      people.person_page.show_faces_view(True)),
+             "restore": lambda: None, "jobs": lambda: None}
+    for name, show in pages.items():
+        window.show_page(name if name in ("library", "restore", "jobs") else "people")
+        show()
         page = window.pages.currentWidget()
-        forward = _walk(qtbot, window.sidebar, Qt.Key.Key_Tab, 40)
+        forward = _walk(qtbot, window.sidebar, Qt.Key.Key_Tab, 50)
         inside = [w for w in forward if w is not None and page.isAncestorOf(w)]
         assert inside, name  # the page has controls Tab reaches
+        missed = [f"{type(w).__name__} {w.accessibleName() or w.toolTip()}"
+                  for w in tab_controls(page) if w not in forward]
+        assert missed == [], name  # …every one of them
         assert window.sidebar in forward, name  # …and Tab comes round again
         backward = _walk(qtbot, window.sidebar, Qt.Key.Key_Backtab, 40)
         assert window.sidebar in backward and any(page.isAncestorOf(w) for w in backward), name
+
+
+def _cycle(qtbot: QtBot, dialog: QWidget, start: QWidget) -> list[QWidget]:
+    """The widgets Tab visits in a dialog from `start` until it comes back to `start`."""
+    visited = _walk(qtbot, start, Qt.Key.Key_Tab, 30)
+    assert start in visited, "Tab never comes back: a trap"
+    return visited[:visited.index(start) + 1]
+
+
+def test_the_photo_viewer_names_a_face_without_a_mouse(
+        qtbot: QtBot, people_window: MainWindow, app: AppContext) -> None:
+    window = people_window
+    person = list_people(app)[0]
+    window.show_page("people")
+    assert window.people.show_person(person.id)
+    qtbot.waitUntil(window.is_idle, timeout=20_000)
+    viewer = window.people.person_page.open_photo(0)
+    assert viewer is not None
+    qtbot.waitUntil(lambda: viewer.loaded is not None and bool(viewer.view.marks))
+    viewer.activateWindow()
+    qtbot.waitUntil(viewer.isActiveWindow, timeout=5_000)
+
+    # Tab goes round every control of the viewer and back, the photo among them.
+    cycle = _cycle(qtbot, viewer, viewer.next_button)
+    controls = [viewer.view, viewer.show_faces_box, viewer.add_face_button,
+                viewer.restore_button, viewer.previous_button]
+    assert all(c in cycle for c in controls if c.isEnabled()), cycle
+    # The photo tells a screen reader its faces and the keys that name them.
+    faces = len(viewer.view.marks)
+    assert f"{faces} face" in viewer.view.accessibleDescription()
+    assert "1" in viewer.view.accessibleDescription()
+
+    # On the photo, the number of a face opens its naming menu, focus in the name field.
+    viewer.view.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is viewer.view, timeout=2_000)
+    qtbot.keyClick(viewer.view, Qt.Key.Key_1)
+    qtbot.waitUntil(lambda: viewer.menu is not None and viewer.menu.isVisible())
+    menu = viewer.menu
+    assert menu is not None
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is menu.name_edit, timeout=2_000)
+    face = menu.face
+    qtbot.keyClicks(menu.name_edit, "Ada")
+    qtbot.keyClick(menu.name_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: any(p.name == "Ada" and p.id == face.person_id
+                                for p in list_people(app)))
+    viewer.close()
+
+
+def test_tab_goes_round_the_settings_dialog(qtbot: QtBot, window: MainWindow) -> None:
+    dialog = window.open_settings()
+    qtbot.waitExposed(dialog)
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=5_000)
+    start = dialog.focusWidget() or dialog.nextInFocusChain()
+    cycle = _cycle(qtbot, dialog, start)
+    assert len(cycle) > 3 and all(dialog.isAncestorOf(w) for w in cycle)
+    dialog.reject()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate, QSize, Qt
 from pytestqt.qtbot import QtBot
 from sqlalchemy import update
 
@@ -183,3 +183,30 @@ def test_the_grid_fills_in_while_indexing(qtbot: QtBot, window: MainWindow, app:
     photo_rows = [r for r in range(timeline.rowCount()) if not timeline.is_header(r)]
     assert [timeline.source_row(r) for r in photo_rows] == list(range(40))
     assert timeline.headers() == ["No date"]
+
+
+def test_landscape_photos_sit_close_under_their_month(
+        qtbot: QtBot, window: MainWindow, app: AppContext, make_photos) -> None:
+    app.settings.faces.enabled = False
+    folder = make_photos("landscape", 2)  # 4:3, as most cameras take them
+    _index(qtbot, window, folder)
+    _date(folder, {0: datetime(2019, 3, 2, tzinfo=UTC), 1: datetime(2019, 3, 3, tzinfo=UTC)},
+          app)
+    library = window.library
+    library.refresh()
+    view, timeline, delegate = library.view, library.timeline, library.delegate
+    assert _rows(window)[:3] == ["# 2019", "# March 2019", "0001"]
+    qtbot.waitUntil(lambda: view.visualRect(timeline.index(2)).isValid(), timeout=5_000)
+    metrics = view.fontMetrics()
+    pad = delegate.padding(metrics)
+    box = delegate.thumbnail_rect(delegate.cell_rect(view.visualRect(timeline.index(2)),
+                                                     metrics), metrics)
+    # The picture fills its box, which starts a padding under the month's header.
+    picture = delegate.pixmap_rect(box, QSize(96, 72))
+    month = view.visualRect(timeline.index(1))
+    assert picture.width() == delegate.thumb_size
+    assert 0 <= picture.top() - month.bottom() <= pad + 1
+    # A portrait photo stands in the same box at its full height, centred.
+    portrait = delegate.pixmap_rect(box, QSize(72, 96))
+    assert portrait.top() == box.top() and portrait.bottom() == box.bottom()
+    assert box.left() < portrait.left() and portrait.right() < box.right()
