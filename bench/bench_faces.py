@@ -33,10 +33,10 @@ from PIL import Image, ImageFilter
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.context import AppContext  # noqa: E402
+from core.faces.backends import face_backend, forget_face_backend  # noqa: E402
 from core.faces.scan import scan_faces  # noqa: E402
 from core.faces.service import list_faces  # noqa: E402
 from core.faces.types import EMBEDDED_RECOGNIZERS  # noqa: E402
-from core.indexing import face_backend, forget_face_backend  # noqa: E402
 from core.library.indexer import index_library  # noqa: E402
 from core.library.service import add_root  # noqa: E402
 from core.resources import demo_library_path  # noqa: E402

@@ -81,10 +81,10 @@ def spin(qt: QApplication, until: object, timeout: float) -> float:
 
 def fit_and_restore(qt: QApplication, fit_steps: int, timeout: float) -> dict[str, object]:
     """Stalls while the window fits one demo person, then restores one old demo photo."""
-    from core.demo import run_demo
     from core.people.service import list_people
     from core.resources import demo_library_path
     from core.restore.options import RestoreOptions
+    from core.tasks.demo import run_demo
 
     with tempfile.TemporaryDirectory() as home:
         with AppContext.open(home) as ctx:

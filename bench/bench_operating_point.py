@@ -52,13 +52,14 @@ from bench_restore import build_library, central, heldout_names, rgb_of  # noqa:
 from judge_faceres import FaceresJudge  # noqa: E402
 
 from core.context import AppContext  # noqa: E402
-from core.demo import name_demo_people  # noqa: E402
 from core.faces.align import canonical_alignment  # noqa: E402
+from core.faces.backends import face_backend  # noqa: E402
 from core.idfsr import film  # noqa: E402
-from core.indexing import face_backend, index_everything  # noqa: E402
 from core.library import service  # noqa: E402
 from core.restore.options import PersonChoice, RestoreOptions  # noqa: E402
-from core.restore.pipeline import find_faces, restore_photos  # noqa: E402
+from core.tasks.demo import name_demo_people  # noqa: E402
+from core.tasks.indexing import index_everything  # noqa: E402
+from core.tasks.restore import find_faces, restore_photos  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "train" / "lfw"
 OUT = ROOT / "bench" / "out"

@@ -50,16 +50,17 @@ from judge import DEFAULT_PATH as JUDGE_PATH  # noqa: E402
 from judge import Judge  # noqa: E402
 
 from core.context import AppContext  # noqa: E402
-from core.demo import name_demo_people  # noqa: E402
 from core.faces.align import canonical_alignment  # noqa: E402
+from core.faces.backends import face_backend  # noqa: E402
 from core.faces.types import DetectedFace, FaceBackend  # noqa: E402
 from core.idfsr.degrade import DegradationParams, degrade  # noqa: E402
-from core.indexing import face_backend, index_everything  # noqa: E402
 from core.library import service  # noqa: E402
 from core.restore.matching import MIN_CONFIDENCE, match_faces  # noqa: E402
 from core.restore.options import RestoreOptions  # noqa: E402
 from core.restore.recognition import cosine, detect_all, embed_aligned  # noqa: E402
-from core.restore.session import RestoreSession  # noqa: E402
+from core.tasks.demo import name_demo_people  # noqa: E402
+from core.tasks.indexing import index_everything  # noqa: E402
+from core.tasks.restore_session import RestoreSession  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "train" / "lfw"
 

@@ -39,8 +39,8 @@ from damage_support import (  # noqa: E402
 )
 from decisions_support import PaletteBackend  # noqa: E402
 
-from core import indexing  # noqa: E402
 from core.db.health import check_database  # noqa: E402
+from core.tasks import indexing  # noqa: E402
 
 
 def _processes(ways: list, library: dict, work: Path) -> dict[str, object]:

@@ -29,9 +29,9 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.context import AppContext  # noqa: E402
-from core.indexing import index_everything  # noqa: E402
 from core.jobs import Progress  # noqa: E402
 from core.library.service import add_root  # noqa: E402
+from core.tasks.indexing import index_everything  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo" / "portraits"

@@ -11,7 +11,7 @@ from core.cli_idfsr import COMMANDS as IDFSR_COMMANDS
 from core.cli_models import models
 from core.cli_people import people
 from core.cli_repair import COMMANDS as REPAIR_COMMANDS
-from core.cli_restore import people_fit_cmd, restore_cmd
+from core.cli_restore import limit_threads, people_fit_cmd, restore_cmd
 from core.cli_support import (
     ProgressBars,
     app_context,
@@ -21,10 +21,12 @@ from core.cli_support import (
     run_cli,
 )
 from core.faces import service as face_service
+from core.faces.wipe import wipe_face_data
 from core.fsutil import display_path
-from core.indexing import FullIndexReport, index_everything
 from core.library import service
 from core.paths import HOME_ENV
+from core.tasks import demo as demo_job
+from core.tasks.indexing import FullIndexReport, index_everything
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -196,12 +198,8 @@ def index_cmd(ctx: click.Context, rescan: bool, faces: bool | None, as_json: boo
 def demo_cmd(ctx: click.Context, fit_steps: int | None, steps: int | None,
              candidates: int | None, no_restore: bool, as_json: bool) -> None:
     """Run the whole job on the bundled demo library: index, people, fit, restore old photos."""
-    from core import demo as demo_job
-
     app = app_context(ctx)
     if not no_restore:
-        from core.cli_restore import limit_threads
-
         limit_threads()
     bars = ProgressBars(units={"fit": "step", "sample": "step", "fit-check": "check"})
     try:
@@ -327,8 +325,6 @@ def faces_similar(ctx: click.Context, face_id: int, k: int, as_json: bool) -> No
 @click.pass_context
 def faces_wipe(ctx: click.Context, yes: bool, keep_finding_faces: bool, as_json: bool) -> None:
     """Delete all face data: faces, embeddings, people, names, decisions, fitted identities."""
-    from core.faces.wipe import wipe_face_data
-
     app = app_context(ctx)
     click.echo("wipe every face, embedding, person and name, every decision about them, the "
                "face thumbnails and the fitted identities. This cannot be undone; the photos "

@@ -13,6 +13,14 @@ import click
 
 from core.cli_support import ProgressBars, app_context, cancellable, emit_json, json_option
 from core.errors import IdfsrError
+from core.faces.backends import open_backend
+from core.idfsr.config import load_train_config
+from core.idfsr.dataset import PreparedFaces, embed_dataset, merge_datasets
+from core.idfsr.pack import pack_dataset, unpack_dataset
+from core.idfsr.person_faces import faces_from_crops, faces_from_photos
+from core.idfsr.prepare import PrepareOptions, prepare_dataset
+from core.idfsr.report import image_grid, save_png
+from core.people.identity_store import person_file_name
 
 _DIR = click.Path(file_okay=False, path_type=Path)
 _EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -64,9 +72,6 @@ def data_prepare(ctx: click.Context, src: Path, dst: Path, size: int, labels: An
                  limit: int | None, exclude_file: Path | None, shard: str, embed: bool,
                  as_json: bool) -> None:
     """Detect, filter, align and embed the faces of every photo under SRC into DST."""
-    from core.faces.backends import open_backend
-    from core.idfsr.prepare import PrepareOptions, prepare_dataset
-
     try:
         k, n = (int(v) for v in shard.split("/"))
     except ValueError:
@@ -103,8 +108,7 @@ def data_prepare(ctx: click.Context, src: Path, dst: Path, size: int, labels: An
 @json_option
 def data_embed(dataset: Path, model_id: str, as_json: bool) -> None:
     """Embed a prepared dataset's faces with a built-in recognizer (replacing its embeddings)."""
-    from core.faces.recognizers import builtin_recognizers
-    from core.idfsr.dataset import PreparedFaces, embed_dataset
+    from core.faces.recognizers import builtin_recognizers  # heavy: torch
 
     if model_id not in builtin_recognizers():
         raise click.BadParameter(f"{model_id!r}: built in are {', '.join(builtin_recognizers())}",
@@ -136,8 +140,6 @@ def data_embed(dataset: Path, model_id: str, as_json: bool) -> None:
 def data_pack(dataset: Path, dest: Path, quality: int, min_face_px: float,
               as_json: bool) -> None:
     """Pack a prepared dataset into one small file, to train on another machine."""
-    from core.idfsr.pack import pack_dataset
-
     bars = ProgressBars(plain=as_json or None)
     try:
         with cancellable() as token:
@@ -158,8 +160,6 @@ def data_pack(dataset: Path, dest: Path, quality: int, min_face_px: float,
 @json_option
 def data_unpack(pack: Path, dst: Path, as_json: bool) -> None:
     """Write the prepared dataset held in a pack (`idfsr data pack`)."""
-    from core.idfsr.pack import unpack_dataset
-
     bars = ProgressBars(plain=as_json or None)
     try:
         with cancellable() as token:
@@ -178,8 +178,6 @@ def data_unpack(pack: Path, dst: Path, as_json: bool) -> None:
 @json_option
 def data_merge(sources: tuple[Path, ...], dst: Path, as_json: bool) -> None:
     """Merge datasets prepared separately (e.g. in parallel) into one."""
-    from core.idfsr.dataset import PreparedFaces, merge_datasets
-
     merged = PreparedFaces(merge_datasets(list(sources), dst).parent)
     summary = merged.describe()
     if as_json:
@@ -215,8 +213,13 @@ def train_cmd(data_dir: Path, config_name: str, out_dir: Path, steps: int | None
               minutes: float | None, export_to: Path | None, half: bool,
               as_json: bool) -> None:
     """Stage 1: train the restoration network (run under `accelerate launch` for several GPUs)."""
-    from core.idfsr.config import load_train_config
-    from core.idfsr.train import describe, export_checkpoint, make_accelerator, train, train_for
+    from core.idfsr.train import (  # heavy: torch
+        describe,
+        export_checkpoint,
+        make_accelerator,
+        train,
+        train_for,
+    )
 
     cfg = load_train_config(config_name)
     updates = {k: v for k, v in (("steps", steps), ("batch_size", batch_size),
@@ -255,8 +258,8 @@ def train_cmd(data_dir: Path, config_name: str, out_dir: Path, steps: int | None
 
 
 def _load(ctx: click.Context, model: str | None, device: str | None) -> Any:
-    from core.idfsr.checkpoint import DEFAULT_MODEL, IdfsrModel
-    from core.idfsr.device import select_device
+    from core.idfsr.checkpoint import DEFAULT_MODEL, IdfsrModel  # heavy: torch
+    from core.idfsr.device import select_device  # heavy: torch
 
     app = app_context(ctx)
     chosen = select_device(device or app.settings.device)
@@ -288,10 +291,8 @@ def fit_cmd(ctx: click.Context, person: str, photos: Path | None, crops: Path | 
     """Stage 2: fit PERSON's identity embedding (resumes an interrupted fit)."""
     import numpy as np
 
-    from core.faces.backends import open_backend
-    from core.idfsr.fit import FitConfig, fit_identity
-    from core.idfsr.identity import person_file_name, save_identity
-    from core.idfsr.person_faces import faces_from_crops, faces_from_photos
+    from core.idfsr.fit import FitConfig, fit_identity  # heavy: torch
+    from core.idfsr.identity import save_identity  # heavy: torch
 
     if (photos is None) == (crops is None):
         raise click.UsageError("give exactly one of --photos or --crops (to fit a person of "
@@ -370,9 +371,9 @@ def restore_face_cmd(ctx: click.Context, image: Path, out: Path, identity: Path 
     """Restore one aligned face IMAGE (a tiny crop on the canonical template)."""
     import numpy as np
 
-    from core.idfsr.identity import load_identity
-    from core.idfsr.restore_one import load_aligned_face
-    from core.idfsr.sample import SampleOptions, restore_face
+    from core.idfsr.identity import load_identity  # heavy: torch
+    from core.idfsr.restore_one import load_aligned_face  # heavy: torch
+    from core.idfsr.sample import SampleOptions, restore_face  # heavy: torch
 
     loaded = _load(ctx, model, device)
     _limit_threads()
@@ -387,7 +388,6 @@ def restore_face_cmd(ctx: click.Context, image: Path, out: Path, identity: Path 
             results = restore_face(loaded, face, emb, options, progress=bars, cancel=token)
     finally:
         bars.close()
-    from core.idfsr.report import image_grid, save_png
 
     save_png(image_grid([[face.lr_up] + [c.image for c in results]]), out)
     summary = [{"seed": c.seed, "consistency_error": c.consistency_error} for c in results]

@@ -9,6 +9,7 @@ import click
 from core.cli_support import ProgressBars, app_context, cancellable, emit_json, json_option
 from core.errors import IdfsrError
 from core.faces.backends import BackendChoice, choose_backend
+from core.faces.dlib_embedder import DlibRecognizer
 from core.faces.types import DLIB_ID, MOBILEFACE_ID
 from core.models.catalog import PACKS, pack_spec
 from core.models.download import InstallReport, install_pack
@@ -39,10 +40,9 @@ RECOGNIZERS: dict[str, dict[str, Any]] = {
 
 def _recognizer_installed(model_id: str) -> bool:
     if model_id == MOBILEFACE_ID:
-        from core.faces.mobileface import MobileFaceModel  # torch: only here
+        from core.faces.mobileface import MobileFaceModel  # heavy: torch; only here
 
         return MobileFaceModel().available()
-    from core.faces.dlib_embedder import DlibRecognizer
 
     return DlibRecognizer().available()
 

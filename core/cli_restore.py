@@ -15,7 +15,12 @@ import click
 from core.cli_support import ProgressBars, app_context, cancellable, emit_json, json_option
 from core.errors import IdfsrError
 from core.fsutil import display_path
-from core.restore.options import RestoreOptions
+from core.idfsr.restorers import load_idfsr
+from core.people.identity_store import fit_status
+from core.people.service import list_people, resolve_person
+from core.restore.options import AUTO_SCALE, RestoreOptions, parse_faces, parse_person_choice
+from core.tasks.fitting import fit_person
+from core.tasks.restore import restore_photos
 
 _DEVICES = click.Choice(["auto", "cuda", "mps", "cpu"])
 _UNITS = {"fit": "step", "sample": "step", "fit-check": "check", "faces": "photo",
@@ -34,8 +39,6 @@ def limit_threads() -> None:
 
 def _parse_scale(_ctx: click.Context, _param: click.Parameter, value: object) -> float:
     """--scale: a number from 1 to 4, or `auto` (0)."""
-    from core.restore.options import AUTO_SCALE
-
     if isinstance(value, (int, float)):
         return float(value)
     text = str(value).strip().lower()
@@ -167,9 +170,6 @@ def restore_cmd(ctx: click.Context, inputs: tuple[Path, ...], out_dir: Path,
                 repair: bool, tone: float, neutralise: bool, save_crops: bool,
                 model: str | None, device: str | None, as_json: bool) -> None:
     """Restore the faces in old photos INPUT... (files or folders) as the people they are."""
-    from core.restore.options import parse_faces, parse_person_choice
-    from core.restore.pipeline import restore_photos
-
     options = RestoreOptions(
         scale=scale, steps=steps, seed=seed, candidates=candidates, fidelity=fidelity,
         identity_strength=identity_strength, consistency=consistency, sampler=sampler,
@@ -215,9 +215,6 @@ def people_fit_cmd(ctx: click.Context, persons: tuple[str, ...], fit_all: bool, 
                    steps: int | None, model: str | None, device: str | None,
                    as_json: bool) -> None:
     """Fit the identity of PERSONS (names or ids) from their best library photos."""
-    from core.fitting import fit_person, fit_status, load_idfsr
-    from core.people.service import list_people, resolve_person
-
     if fit_all == bool(persons):
         raise click.UsageError("name one or more persons, or give --all")
     app = app_context(ctx)

@@ -12,8 +12,10 @@ from types import TracebackType
 from typing import Any
 
 from core.db.database import Database
+from core.db.files import files_stamp
 from core.db.types import utcnow
 from core.errors import IdfsrError
+from core.models.registry import ModelRegistry
 from core.paths import AppPaths
 from core.settings import Settings, load_settings, save_settings
 
@@ -25,8 +27,8 @@ class AppContext:
     paths: AppPaths
     settings: Settings
     db: Database
-    # Loaded models and other expensive objects, built on first use (see core.indexing).
-    cache: dict[str, Any] = field(default_factory=dict)
+    # Loaded models, each built on first use under a typed key (core.models.registry).
+    models: ModelRegistry = field(default_factory=ModelRegistry)
     # A person is waiting on this process's event loop (the desktop app): models whose
     # calls hold the GIL for long run in child processes (see core.faces.dlib_embedder).
     interactive: bool = False
@@ -41,8 +43,6 @@ class AppContext:
         """Resolve paths (`home` > $IDFSR_HOME > platform folders), load settings, check and
         open the DB (DatabaseDamaged, saying why, when it is damaged). `checked`: the caller
         has just checked it (the app's start), so it is not read through twice."""
-        from core.safekeeping import files_stamp
-
         paths = AppPaths.resolve(home)
         try:
             paths.ensure()
@@ -72,12 +72,7 @@ class AppContext:
 
     def release_models(self) -> None:
         """Forget the loaded models, ending any child process one of them runs in."""
-        loaded = list(self.cache.values())
-        self.cache.clear()
-        for value in loaded:
-            close = getattr(value, "close", None)
-            if callable(close):
-                close()
+        self.models.drop_all()
 
     def end_session(self) -> None:
         """Keep the session's work safe: the decisions exported, a rolling backup when due

@@ -13,13 +13,14 @@ import os
 import sys
 from typing import Any
 
+from core.errors import IdfsrError
+
 
 def device_facts(preference: str) -> dict[str, Any]:
     """{"preference", "kind" (None: unavailable), "name", "problem"} for this preference."""
     import torch
 
-    from core.errors import IdfsrError
-    from core.idfsr.device import select_device
+    from core.idfsr.device import select_device  # heavy: torch
 
     try:
         device = select_device(preference)

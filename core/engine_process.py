@@ -7,7 +7,7 @@ loaded), with the same contract as in-process: progress reported as it happens, 
 honoured at the job's next check, a user-facing error raised as the same error type.
 
     engine = EngineProcess(ctx.paths.home)
-    outcome = engine.run("core.fitting:fit_person", person_id, steps=100,
+    outcome = engine.run("core.tasks.fitting:fit_person", person_id, steps=100,
                          progress=progress, cancel=cancel)
 
 Only functions named by "module:function" under `core` run there, each called as
@@ -33,8 +33,10 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from core.errors import IdfsrError, JobCancelled
+from core.context import AppContext
+from core.errors import IdfsrError, JobCancelled, LibraryError
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
+from core.settings import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +99,6 @@ class _ChildCancel(CancelToken):
 def _child_main(home: Path | None, requests: Any, replies: Any, cancel_slot: Any,
                 parent: int) -> None:
     """The child's loop: open the home once, then run each request until told to stop."""
-    from core.context import AppContext
-    from core.settings import load_settings
-
     with AppContext.open(home) as ctx:
         while True:
             try:
@@ -227,8 +226,6 @@ def check_job(ctx: Any, steps: int = 3, step_s: float = 0.0, fail: str | None = 
     """The engine's own check (self-test, tests): `steps` progress reports `step_s` apart,
     honouring cancel; raises LibraryError(`fail`) when asked; says where it ran."""
     import time
-
-    from core.errors import LibraryError
 
     cancel = cancel or CancelToken()
     for i in range(1, steps + 1):

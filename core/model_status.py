@@ -15,14 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.context import AppContext
+from core.device_probe import device_facts
 from core.errors import IdfsrError
 from core.faces.backends import choose_backend
 from core.fsutil import sha256_file
 from core.models.catalog import DEFAULT_PACK, PACKS, PackSpec
 from core.models.insightface_pack import installed_packs
+from core.models.registry import ModelKey
 from core.resources import resources_root
 
-_SHA_CACHE = "restoration_model_sha256"
+# The restoration model's weights file (path, size, mtime) and its sha256.
+_WEIGHTS_SHA: ModelKey[tuple[tuple[str, int, int], str]] = ModelKey("restoration-sha256")
 _PROBE_TIMEOUT_S = 300  # a cold import of torch from a slow disk, with room to spare
 
 # Where core.idfsr.checkpoint looks for a model, restated here because importing it
@@ -93,10 +96,10 @@ def restoration_model(ctx: AppContext, model: str | None = None) -> RestorationM
             continue
         stat = weights.stat()
         key = (str(weights), stat.st_size, stat.st_mtime_ns)
-        cached = ctx.cache.get(_SHA_CACHE)
+        cached = ctx.models.peek(_WEIGHTS_SHA)
         if cached is None or cached[0] != key:  # hashing ~40 MB: once per file version
             cached = (key, sha256_file(weights))
-            ctx.cache[_SHA_CACHE] = cached
+            ctx.models.put(_WEIGHTS_SHA, cached)
         return RestorationModel(folder, cached[1])
     return None
 
@@ -120,6 +123,4 @@ def device_status(preference: str | None = None) -> DeviceStatus:
 
 
 def _device_status_here(preference: str | None) -> DeviceStatus:
-    from core.device_probe import device_facts
-
     return DeviceStatus(**device_facts(preference or "auto"))

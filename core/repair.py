@@ -34,13 +34,18 @@ from core.db.database import Database
 from core.db.files import MARK_SUFFIX, SIDE_SUFFIXES, export_file, rebuild_decisions_file
 from core.db.health import Diagnosis, check_database
 from core.db.lock import file_lock
+from core.db.models import LibraryRoot
 from core.db.salvage import SalvageReport, salvage_database
 from core.errors import IdfsrError
+from core.faces.wipe import index_cache_dirs, remove_tree
 from core.fsutil import atomic_write_bytes
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from core.paths import AppPaths
+from core.people.decisions_file import decisions_digest, exported_at, read_decisions
+from core.people.decisions_import import import_decisions, reserve_person_ids
 from core.repair_plan import REBUILD_MARK, newest_sound_backup, plan_repair, rebuild_pending
 from core.settings import load_settings
+from core.tasks.indexing import index_everything
 
 log = logging.getLogger(__name__)
 
@@ -123,16 +128,12 @@ def known_person_ids(paths: AppPaths) -> int:
 
 def clear_face_caches(paths: AppPaths) -> None:
     """Forget the caches keyed by face id; they are made again on demand."""
-    from core.faces.wipe import index_cache_dirs, remove_tree
-
     # core.faces.scan.face_thumbnail_path: <cache>/faces/<id // 1000>/<id>.jpg
     for folder in (paths.cache / "faces", *index_cache_dirs(paths)):
         remove_tree(folder)
 
 
 def _reapply(ctx: AppContext, data: dict[str, Any] | None, at_least: int) -> dict[str, Any] | None:
-    from core.people.decisions_import import import_decisions, reserve_person_ids
-
     report = None
     if data is not None:
         report = import_decisions(ctx, data, keep_ids=True).to_dict()
@@ -142,8 +143,6 @@ def _reapply(ctx: AppContext, data: dict[str, Any] | None, at_least: int) -> dic
 
 
 def _decisions(path: Path | None) -> dict[str, Any] | None:
-    from core.people.decisions_file import read_decisions
-
     if path is None or not path.exists():
         return None
     return read_decisions(path)
@@ -191,7 +190,6 @@ def restore_backup(
         info = found
     export = export_file(db)
     data = _decisions(export) if export.exists() else None
-    from core.people.decisions_file import decisions_digest, exported_at
 
     newer = (data is not None and (exported_at(data) or info.made_at) > info.made_at
              and decisions_digest(data) != info.digest)
@@ -297,9 +295,6 @@ def start_rebuild(
     fresh = Database.open(db)  # (it takes the lock itself, to make its schema)
     try:
         with fresh.session() as s:
-            from core.db.models import LibraryRoot
-            from core.people.decisions_import import reserve_person_ids
-
             for root in sorted(set(roots)):
                 s.add(LibraryRoot(path=root, added_at=now))
             s.flush()
@@ -319,8 +314,6 @@ def finish_rebuild(
 ) -> RepairReport:
     """Index the photos again, then re-apply the saved decisions (run again after a stop):
     the end of a rebuild, and of a salvage that lost rows."""
-    from core.indexing import index_everything
-
     db = ctx.db.path
     mark = rebuild_pending(db)
     if mark is None:

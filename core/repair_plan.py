@@ -23,6 +23,7 @@ from core.db.files import damaged_of, export_file
 from core.db.health import Diagnosis, check_database, lenient_text
 from core.db.salvage import open_damaged
 from core.errors import IdfsrError
+from core.people.decisions_file import decisions_digest, exported_at, read_decisions, summary
 
 REBUILD_MARK = "rebuild-pending.json"  # beside the DB while a rebuild is not finished
 
@@ -109,8 +110,6 @@ class ExportOption:
 
 def read_export(path: Path) -> ExportOption | None:
     """An export, if it is there and readable."""
-    from core.people.decisions_file import decisions_digest, exported_at, read_decisions, summary
-
     try:
         data = read_decisions(path)
     except IdfsrError:

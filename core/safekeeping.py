@@ -22,25 +22,17 @@ from pathlib import Path
 
 from core.context import AppContext
 from core.db.backup import BackupInfo, list_backups, make_backup
-from core.db.files import export_file
+from core.db.files import export_file, files_stamp
 from core.errors import IdfsrError
+from core.people.decisions_file import (
+    decisions_digest,
+    export_decisions,
+    read_decisions,
+    stored_digest,
+    write_decisions,
+)
 
 log = logging.getLogger(__name__)
-
-FileStamp = tuple[tuple[int, int], ...]
-
-
-def files_stamp(db: Path) -> FileStamp:
-    """Size and modification time of the database and its log: whether anything wrote."""
-    out = []
-    for path in (db, db.with_name(db.name + "-wal")):
-        try:
-            st = path.stat()
-            out.append((st.st_size, st.st_mtime_ns))
-        except OSError:
-            out.append((-1, -1))
-    return tuple(out)
-
 
 @dataclass
 class SafekeepingReport:
@@ -52,8 +44,6 @@ class SafekeepingReport:
 
 
 def _previous_digest(path: Path) -> str | None:
-    from core.people.decisions_file import decisions_digest, read_decisions, stored_digest
-
     found = stored_digest(path)
     if found is not None:
         return found
@@ -78,8 +68,6 @@ def backup_due(newest: BackupInfo | None, digest: str, now: datetime,
 
 def end_session(ctx: AppContext, *, now: datetime | None = None) -> SafekeepingReport:
     """Export the decisions and make a rolling backup, when called for (see the module)."""
-    from core.people.decisions_file import decisions_digest, export_decisions, write_decisions
-
     report = SafekeepingReport()
     db = ctx.db.path
     now = now or ctx.clock()

@@ -22,14 +22,17 @@ from pathlib import Path
 
 import numpy as np
 
-from core import demo
 from core.context import AppContext
+from core.engine_process import EngineProcess
 from core.faces import service as face_service
+from core.faces.child_calls import ChildCalls
+from core.faces.dlib_embedder import DlibEmbedder, DlibRecognizer
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from core.library import service
 from core.library.imageio import load_image, suffix_supported
 from core.resources import demo_library_path
 from core.restore.report import FaceStatus, PhotoResult, RestoreStatus
+from core.tasks import demo
 
 # One old photo with the two people the demo names in it (fitted first) and strangers
 # (the generic path). Few steps: the point is that every stage runs in the packaged app,
@@ -150,10 +153,6 @@ def _run_and_check(ctx: AppContext, report: SelfTestReport, progress: ProgressCa
 def _check_child_processes(ctx: AppContext, report: SelfTestReport) -> None:
     """The desktop app runs jobs and GIL-holding face models in child processes; a frozen
     app starts those through its own executable, so check that they start and answer."""
-    from core.engine_process import EngineProcess
-    from core.faces.child_calls import ChildCalls
-    from core.faces.dlib_embedder import DlibEmbedder, DlibRecognizer
-
     engine = EngineProcess(ctx.paths.home)
     child = ChildCalls()
     try:

@@ -23,9 +23,12 @@ from core.db.health import check_database
 from core.db.types import utcnow
 from core.errors import IdfsrError
 from core.paths import AppPaths
+from core.people.service import resolve_person
 from core.repair_plan import plan_repair, rebuild_pending
 from core.resources import demo_library_path
 from core.restore.options import RestoreOptions
+from core.selftest import run_self_test, stage_printer
+from core.tasks.demo import CANDIDATES, FIT_STEPS, KNOWN_FACES, SAMPLE_STEPS
 from idfsr_desktop.database_repair_dialog import DatabaseRepairDialog
 from idfsr_desktop.icons import app_icon
 from idfsr_desktop.main_window import PAGES, MainWindow
@@ -113,9 +116,6 @@ def screenshot_steps(window: MainWindow, page: str | None) -> list[Callable[[], 
 def _choose_demo_people(window: MainWindow) -> None:
     """Say who the demo photo's known faces are, as `idfsr demo` does (too small to be sure
     of automatically), so the screenshot shows faces restored as their person."""
-    from core.demo import KNOWN_FACES
-    from core.people.service import resolve_person
-
     queued = window.restore.current
     if queued is None:
         return
@@ -130,8 +130,6 @@ def _choose_demo_people(window: MainWindow) -> None:
 def demo_restore_options(options: RestoreOptions) -> RestoreOptions:
     """The page's options with `idfsr demo`'s short fit and sampling: a screenshot shows the
     finished restore after minutes, not the first of a full fit's 300 steps."""
-    from core.demo import CANDIDATES, FIT_STEPS, SAMPLE_STEPS
-
     return replace(options, fit_steps=FIT_STEPS, steps=SAMPLE_STEPS, candidates=CANDIDATES)
 
 
@@ -207,8 +205,6 @@ def _echo(text: str) -> None:
 
 def self_test(home: str | None) -> int:
     """The headless self-test of an installation (see core.selftest); the exit status."""
-    from core.selftest import run_self_test, stage_printer
-
     report = run_self_test(Path(home) if home else None, progress=stage_printer(_echo))
     for line in report.lines():
         _echo(line)

@@ -1,6 +1,6 @@
 """Identity fitting from the GUI: one person at a time through the shared task runner.
 
-`core.fitting` (fit_person, person_identity, fit_status) is the engine; until it is part
+`core.tasks.fitting` (fit_person, person_identity, fit_status) is the engine; until it is part
 of the installation the controller says so (`available` is False, with the reason)
 instead of failing to import. Fitting saturates the machine, so fits queue and run one
 after another; each is a task of its own in the Jobs page, cancellable on its own.
@@ -30,11 +30,11 @@ from idfsr_desktop.task_runner import TaskHandle, TaskRunner
 
 
 def _find_engine() -> ModuleType | None:
-    """core.fitting, or None where this installation lacks it (nothing else is swallowed)."""
+    """core.tasks.fitting, or None where this installation lacks it (nothing else is swallowed)."""
     try:
-        return importlib.import_module("core.fitting")
+        return importlib.import_module("core.tasks.fitting")
     except ModuleNotFoundError as exc:
-        if exc.name != "core.fitting":
+        if exc.name != "core.tasks.fitting":
             raise
         return None
 
@@ -43,7 +43,7 @@ CORE_FITTING = _find_engine()
 FIT_STAGE = "fit"  # core's progress stage of the optimisation itself (the other stages
 # load the model, read the person's photos and check identity before and after)
 UNAVAILABLE = ("Identity fitting is not part of this installation: its engine "
-               "(core.fitting) is missing.")
+               "(core.tasks.fitting) is missing.")
 NO_MODEL = ("No restoration model is installed, so there is nothing to fit identities to. "
             "Train one with `idfsr train`, or install a release that bundles it.")
 
@@ -55,7 +55,7 @@ class FitState:
     status: JobState
     label: str
     estimator: Estimator = field(default_factory=Estimator)
-    outcome: Any = None  # core.fitting.FitOutcome once done
+    outcome: Any = None  # core.tasks.fitting.FitOutcome once done
     message: str = ""  # why it failed
     handle: TaskHandle | None = None
 
@@ -233,7 +233,7 @@ class FitController(QObject):
         if self.fitting is CORE_FITTING and self._ctx.interactive:
             if self._engine is None:
                 self._engine = EngineProcess(self._ctx.paths.home)
-            return functools.partial(self._engine.run, "core.fitting:fit_person", person_id,
+            return functools.partial(self._engine.run, "core.tasks.fitting:fit_person", person_id,
                                      device=device, steps=self.steps)
         return functools.partial(self.fitting.fit_person, self._ctx, person_id, device=device,
                                  steps=self.steps)

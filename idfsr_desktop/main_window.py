@@ -36,12 +36,14 @@ from PySide6.QtWidgets import (
 
 from core.context import AppContext
 from core.errors import IdfsrError
-from core.indexing import FullIndexReport, forget_face_backend, index_everything
+from core.faces.backends import forget_face_backend
 from core.jobs import CancelToken, ProgressCallback
 from core.library.service import add_root, list_roots
 from core.models.catalog import PackSpec
 from core.people.recluster import ClusterReport, recluster
 from core.resources import demo_library_path
+from core.tasks.demo import name_demo_people
+from core.tasks.indexing import FullIndexReport, index_everything
 from idfsr_desktop.first_run_widget import FirstRunWidget
 from idfsr_desktop.fit_controller import FitController
 from idfsr_desktop.fit_panel_widget import LEARN_TIP
@@ -107,8 +109,6 @@ def settle_garbage_collector() -> None:
 
 def _name_demo_job(ctx: AppContext, demo: Path, *, progress: ProgressCallback,
                    cancel: CancelToken) -> list[str]:
-    from core.demo import name_demo_people
-
     return [person["name"] for person in name_demo_people(ctx, demo)]
 
 
@@ -571,7 +571,7 @@ class MainWindow(QMainWindow):
 
     def download_pack(self, spec: PackSpec) -> TaskHandle:
         """Download, verify and install a pack in the background (the user accepted its terms)."""
-        from core.models import download  # the HTTP stack loads only when a download is asked for
+        from core.models import download  # heavy: requests, only when a download is asked for
 
         job = functools.partial(download.install_pack, self.ctx.paths.models, spec)
         return self.runner.submit(job, title=f"Downloading {spec.name}",

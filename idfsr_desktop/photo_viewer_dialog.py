@@ -23,10 +23,10 @@ from PySide6.QtWidgets import (
 
 from core.context import AppContext
 from core.errors import IdfsrError
+from core.faces.backends import face_backend
 from core.faces.manual import add_manual_face
 from core.faces.scan import MANUAL
 from core.faces.service import get_face
-from core.indexing import face_backend
 from core.jobs import CancelToken, ProgressCallback
 from core.library.browse import PhotoFace, photo_faces
 from core.library.service import PhotoInfo

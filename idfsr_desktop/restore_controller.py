@@ -20,12 +20,13 @@ from PySide6.QtGui import QImage, QImageReader
 
 from core.context import AppContext
 from core.engine_process import EngineProcess
+from core.errors import IdfsrError
 from core.jobs import CancelToken, Progress, ProgressCallback
 from core.restore.options import NOBODY, PersonChoice, RestoreOptions
-from core.restore.pipeline import collect_inputs, find_faces, restore_photos
-from core.restore.recompose import candidate_paths, chosen_index, recompose
 from core.restore.report import FaceResult, PhotoResult, RestoreReport
 from core.restore.save_as import Saved, save_restored
+from core.tasks.recompose import candidate_paths, chosen_index, recompose
+from core.tasks.restore import collect_inputs, find_faces, restore_photos
 from core.work_cache import Pruned, WorkUsage, prune, usage, work_folder
 from idfsr_desktop.restore_words import outcome_text
 from idfsr_desktop.task_runner import TaskHandle, TaskRunner
@@ -114,7 +115,7 @@ def _restore_job(ctx: AppContext, engine: EngineProcess | None, paths: list[Path
                  options: RestoreOptions, *, progress: ProgressCallback, cancel: CancelToken
                  ) -> tuple[RestoreReport, dict[str, ResultImages]]:
     if engine is not None:
-        report = engine.run("core.restore.pipeline:restore_photos", paths, out_dir, options,
+        report = engine.run("core.tasks.restore:restore_photos", paths, out_dir, options,
                             progress=progress, cancel=cancel)
     else:
         report = restore_photos(ctx, paths, out_dir, options, progress=progress, cancel=cancel)
@@ -428,8 +429,6 @@ def _save_job(result: Path, target: Path, original: Path | None, max_pixels: int
     try:
         return save_restored(result, target, original=original, max_pixels=max_pixels)
     except OSError as exc:
-        from core.errors import IdfsrError
-
         raise IdfsrError(f"cannot write {target}: {exc.strerror or exc}") from exc
 
 

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 
 from core.context import AppContext
 from core.errors import IdfsrError
+from core.faces.backends import forget_face_backend
 from core.faces.types import DLIB_ID, MOBILEFACE_ID
-from core.indexing import forget_face_backend
 from core.library.service import add_root, list_roots, remove_root
 from core.paths import AppPaths
 from idfsr_desktop.restore_controller import RestoreController

@@ -190,7 +190,7 @@ COMMANDS = (["library", "status"], ["faces", "list"], ["people", "list"], ["inde
 def build_damage_library(root: Path) -> dict:
     """A library with every kind of decision and its backup, then (an hour later: no new
     backup) one more decision only the export holds; another, different library; a photo.
-    Faces come from the palette backend: patch `core.indexing.face_backend` with it."""
+    Faces come from the palette backend: patch `core.tasks.indexing.face_backend` with it."""
     from decisions_support import (
         build_library,
         decisions_view,

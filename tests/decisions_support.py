@@ -14,11 +14,12 @@ from squares_backend import SquaresBackend, squares_photo
 
 from core.context import AppContext
 from core.db.models import FacePerson, Person
-from core.indexing import index_everything
+from core.faces.backends import FACE_BACKEND
 from core.library.service import add_root
 from core.people import edits
 from core.people.decisions_file import export_decisions
 from core.people.service import list_people
+from core.tasks.indexing import index_everything
 
 COLOURS = {"red": (220, 40, 40), "green": (40, 220, 40), "blue": (60, 60, 230),
            "yellow": (230, 230, 40), "cyan": (40, 220, 220)}
@@ -56,7 +57,7 @@ def make_square_photos(folder: Path) -> Path:
 
 def index_squares(ctx: AppContext, photos: Path) -> None:
     """Add the folder and index it with the squares backend (faces and people)."""
-    ctx.cache["face_backend"] = PaletteBackend()
+    ctx.models.put(FACE_BACKEND, PaletteBackend())
     if not any(True for _ in _roots(ctx)):
         add_root(ctx, photos)
     index_everything(ctx)

@@ -40,7 +40,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from core.db.errors import REPAIR_HINT, explain, sqlite_words
+from core.db.backup import write_backup
+from core.db.errors import BUSY_TIMEOUT_MS, REPAIR_HINT, explain, sqlite_words
 from core.db.files import damage_mark
 from core.db.health import Diagnosis, check_database
 from core.db.lock import file_lock
@@ -49,7 +50,6 @@ from core.resources import package_data_path
 
 log = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_MS = 15000
 # How long a process waits for another one's schema upgrade (a big library's table
 # rebuild can take minutes on a slow disk).
 UPGRADE_WAIT_S = 600.0
@@ -246,8 +246,6 @@ class Database:
     def backup(self, label: str = "manual") -> Path:
         """Write a consistent, verified copy of the DB next to it and return its path
         (core.db.backup; named `<db>.backup-<label>-<local time>`)."""
-        from core.db.backup import write_backup
-
         stamp = time.strftime("%Y%m%d-%H%M%S")
         target = self.path.with_name(f"{self.path.name}.backup-{label}-{stamp}")
         n = 1

@@ -51,6 +51,7 @@ _BY_TEXT = (
 # (<name>)"); when those bytes are not UTF-8, Python's driver cannot decode the message and
 # raises UnicodeDecodeError holding it instead of the sqlite3 error.
 READ_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+BUSY_TIMEOUT_MS = 15000  # how long a connection waits for another process's lock
 
 REPAIR_HINT = ("To repair it, run `idfsr library repair` (or start the desktop app); the "
                "damaged file is kept.")
@@ -105,8 +106,6 @@ def explain(exc: BaseException, path: Path | None = None) -> DatabaseError | Non
     what = f"the library database {display_path(path)}" if path else "the library database"
     said = sqlite_words(err)
     if code in (SQLITE_BUSY, SQLITE_LOCKED):
-        from core.db.database import BUSY_TIMEOUT_MS
-
         return DatabaseBusy(
             f"{what} is busy: another IDFSR process (the app or an `idfsr` command) kept it "
             f"locked for over {BUSY_TIMEOUT_MS / 1000:.0f} s; try again when it has finished")

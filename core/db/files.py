@@ -63,3 +63,18 @@ def side_files(db: Path) -> list[Path]:
 def has_history(db: Path) -> bool:
     """Whether there was a library here before: a backup, an export, a set-aside copy."""
     return bool(backups_of(db) or export_file(db).exists() or damaged_of(db))
+
+
+FileStamp = tuple[tuple[int, int], ...]
+
+
+def files_stamp(db: Path) -> FileStamp:
+    """Size and modification time of the database and its log: whether anything wrote."""
+    out = []
+    for path in (db, db.with_name(db.name + "-wal")):
+        try:
+            st = path.stat()
+            out.append((st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append((-1, -1))
+    return tuple(out)

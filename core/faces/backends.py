@@ -15,15 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import ModelMissingError
+from core.errors import IdfsrError, ModelMissingError
 from core.faces.types import EMBEDDED_RECOGNIZERS, FaceBackend
 from core.models.catalog import PACKS
 from core.models.insightface_pack import InstalledPack, find_pack, installed_packs
+from core.models.registry import ModelKey
 from core.paths import AppPaths
 from core.settings import Settings
 
 if TYPE_CHECKING:
     from core.context import AppContext
+
+FACE_BACKEND: ModelKey[FaceBackend] = ModelKey("face-backend")
+RECOGNIZER: ModelKey[FaceBackend] = ModelKey("recognizer")  # named by its model id
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ def open_backend(
         settings = settings or ctx_or_paths.settings
     choice = choose_backend(paths, settings)
     if choice.pack is not None:
-        from core.faces.insightface_backend import InsightFaceBackend
+        from core.faces.insightface_backend import InsightFaceBackend  # heavy: onnxruntime
 
         return InsightFaceBackend(
             choice.pack.path,
@@ -105,9 +109,45 @@ def open_backend(
             min_face_px=float(settings.faces.min_face_px),
             cache_dir=paths.cache / "insightface",
         )
-    from core.faces.embedded import EmbeddedBackend  # heavy imports: only when chosen
+    from core.faces.embedded import EmbeddedBackend  # heavy: dlib, onnx; when chosen
 
     return EmbeddedBackend(
         min_face_px=float(settings.faces.min_face_px), tiny_faces=settings.faces.tiny_faces,
         child_process=child_process, recognizer=choice.recognizer or settings.faces.recognizer,
     )
+
+
+def face_backend(ctx: AppContext) -> FaceBackend:
+    """The face backend the settings ask for, loaded once per context."""
+    return ctx.models.get(FACE_BACKEND,
+                          lambda: open_backend(ctx, child_process=ctx.interactive))
+
+
+def forget_face_backend(ctx: AppContext) -> None:
+    """Drop the loaded face backend (the next use opens the one the settings now ask for),
+    ending its child process if it has one; a job still using it restarts that on demand."""
+    ctx.models.drop(FACE_BACKEND)
+
+
+def identity_backend(ctx: AppContext, id_model_id: str) -> FaceBackend:
+    """A recognizer that gives embeddings of `id_model_id` (the space an IDFSR model uses).
+
+    The library's backend when it is that model; else the embedded backend when the
+    model uses dlib's embeddings (it is always installed); else a clear error.
+    """
+    library = face_backend(ctx)
+    if not id_model_id or library.model_id == id_model_id:
+        return library
+    key = RECOGNIZER.named(id_model_id)
+    cached = ctx.models.peek(key)
+    if cached is not None:
+        return cached
+    from core.faces.embedded import EmbeddedBackend  # heavy: dlib, onnx
+
+    if EmbeddedBackend.model_id == id_model_id:
+        backend = EmbeddedBackend(min_face_px=float(ctx.settings.faces.min_face_px),
+                                  child_process=ctx.interactive)
+        ctx.models.put(key, backend)
+        return backend
+    raise IdfsrError(f"the restoration model uses {id_model_id} embeddings and the face "
+                     f"backend gives {library.model_id}; choose the matching --face-backend")

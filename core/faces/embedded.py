@@ -150,7 +150,7 @@ class EmbeddedBackend:
         self.yuface = yuface_detector.YuFaceModel(child=self.child)
         self.embedder: DlibEmbedder | MobileFaceEmbedder
         if recognizer == MOBILEFACE_ID:  # torch releases the GIL: no child process needed
-            from core.faces.mobileface_embedder import MobileFaceEmbedder
+            from core.faces.mobileface_embedder import MobileFaceEmbedder  # heavy: torch
 
             self.embedder = MobileFaceEmbedder()
             self.embedding_dim = MobileFaceEmbedder.embedding_dim

@@ -127,6 +127,11 @@ def index_file(cache_dir: Path, model_id: str) -> Path:
     return cache_dir / "faiss" / f"{safe}-{digest}.faiss"
 
 
+def vectors_cache_dir(cache_dir: Path) -> Path:
+    """The folder of the per-model vector matrices core.people.vectors caches."""
+    return cache_dir / "people"
+
+
 def _cached(path: Path, model_id: str, gen: int, want_kind: str) -> FaceIndex | None:
     if not path.exists():
         return None

@@ -59,7 +59,7 @@ class RetinaFaceModel(InferenceModel["ort.InferenceSession"]):
         return path
 
     def _load(self, path: Path) -> ort.InferenceSession:
-        from core.models.onnx import session
+        from core.models.onnx import session  # heavy: onnxruntime
 
         # Execute weights.py alone: importing the `retinaface` package would also
         # build that package's own global session.

@@ -34,13 +34,13 @@ from core.db.models import Face, FaceEmbedding, LibraryRoot, Photo, PhotoStatus
 from core.db.types import utcnow
 from core.errors import IdfsrError, ImageReadError, JobCancelled
 from core.faces.align import NEUTRAL_GREY, canonical_alignment
+from core.faces.carry import carry_decisions
 from core.faces.quality import face_quality
 from core.faces.store import pack_vector
 from core.faces.types import DetectedFace, FaceBackend
 from core.fsutil import atomic_write_bytes
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from core.library.imageio import load_image
-from core.people.carry import carry_decisions
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +279,7 @@ class _FaceWriter:
             )
             thumbs.append((face_id, r.thumbnails[i]))
         if old:  # faces no longer found in this photo
-            # Those with the user's decisions hand them on, or stay (see core.people.carry).
+            # Those with the user's decisions hand them on, or stay (see core.faces.carry).
             kept = carry_decisions(s, old, added, content_changed=previous != r.content_hash)
             gone = [f for f in old if f not in kept]
             if gone:

@@ -17,7 +17,7 @@ from typing import Any
 
 from core.context import AppContext
 from core.db.scrub import scrub_backups, secure_session, truncate_wal
-from core.faces.index import index_file
+from core.faces.index import index_file, vectors_cache_dir
 from core.faces.scan import face_thumbnail_path
 from core.paths import AppPaths
 
@@ -45,9 +45,7 @@ class WipeReport:
 
 def index_cache_dirs(paths: AppPaths) -> tuple[Path, ...]:
     """Caches of embeddings, rebuilt from the DB on demand: FAISS indexes, vector matrices."""
-    from core.people.vectors import cache_file
-
-    return (index_file(paths.cache, "-").parent, cache_file(paths.cache, "-").parent)
+    return (index_file(paths.cache, "-").parent, vectors_cache_dir(paths.cache))
 
 
 def face_thumbnail_dir(ctx: AppContext) -> Path:

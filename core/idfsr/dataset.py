@@ -202,7 +202,7 @@ def embed_dataset(folder: Path, model_id: str, *, progress: ProgressCallback = n
                   cancel: CancelToken | None = None, batch: int = 64) -> Recognizer:
     """Replace a prepared dataset's embeddings with those of a built-in torch recognizer
     (core.faces.recognizers), computed from its aligned crops; returns the recognizer."""
-    from core.faces.recognizers import open_recognizer  # torch
+    from core.faces.recognizers import open_recognizer  # heavy: torch
 
     data = PreparedFaces(folder)
     rec = open_recognizer(model_id)

@@ -61,7 +61,7 @@ def restorer_loss(model: LoadedModel) -> RestoreLoss:
     cfg = LossConfig.model_validate(model.training.get("config", {}).get("loss", {}))
     critic = None
     if cfg.identity > 0 or cfg.features > 0:
-        from core.faces.recognizers import open_recognizer
+        from core.faces.recognizers import open_recognizer  # heavy: torch
 
         critic = open_recognizer(model.net.config.id_model_id, model.net.device)
     return RestoreLoss(cfg, model.size, critic).to(model.net.device)

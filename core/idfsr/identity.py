@@ -9,7 +9,6 @@ on another: loaders check the hash.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,12 +37,6 @@ class IdentityFile:
     @property
     def base_model_sha256(self) -> str:
         return str(self.meta.get("base_model_sha256", ""))
-
-
-def person_file_name(person: str) -> str:
-    """A safe file name for a person's identity file."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", person).strip("._") or "person"
-    return f"{slug}.safetensors"
 
 
 def save_identity(path: Path, embedding: NDArray[Any], loss_curve: list[float],

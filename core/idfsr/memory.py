@@ -5,7 +5,7 @@ memory, `restore_face_within_memory` samples them in smaller batches, halving un
 fit; candidate k still starts from noise seeded `seed + k`, so the candidates are those
 one batch would give. The batch that fitted is kept in the MemoryPlan for the faces that
 follow. When not even one candidate fits, the error goes up and the caller moves the work
-to the CPU (core.fitting.fall_back_to_cpu).
+to the CPU (core.idfsr.restorers.fall_back_to_cpu).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def uses_accelerator(model: LoadedModel) -> bool:
 
 def accelerator_out_of_memory(model: LoadedModel, exc: BaseException) -> bool:
     """Whether `exc` is the model's GPU running out of memory (a CPU failure is not)."""
-    from core.idfsr.device import is_out_of_memory
+    from core.idfsr.device import is_out_of_memory  # heavy: torch
 
     return is_out_of_memory(exc) and uses_accelerator(model)
 
@@ -79,7 +79,7 @@ def _share(progress: ProgressCallback, part: int, parts: int) -> ProgressCallbac
 def _in_batches(model: LoadedModel, face: FaceInput, id_embedding: NDArray[np.float32] | None,
                 options: SampleOptions, batch: int, progress: ProgressCallback,
                 cancel: CancelToken | None) -> list[Candidate]:
-    from core.idfsr.sample import restore_face
+    from core.idfsr.sample import restore_face  # heavy: torch
 
     k = max(1, options.candidates)
     firsts = range(0, k, batch)
@@ -105,8 +105,8 @@ def restore_face_within_memory(
 
     Raises the out-of-memory error when one candidate at a time does not fit either.
     """
-    from core.idfsr.device import release_memory
-    from core.idfsr.sample import restore_face
+    from core.idfsr.device import release_memory  # heavy: torch
+    from core.idfsr.sample import restore_face  # heavy: torch
 
     if model.is_restorer:  # one pass per reference: nothing to split
         return restore_face(model, face, id_embedding, options, progress=progress,

@@ -115,7 +115,7 @@ def open_critic(cfg: TrainConfig, data: PreparedFaces, device: torch.device | st
     """
     if cfg.loss.identity <= 0 and cfg.loss.features <= 0:
         return None
-    from core.faces.recognizers import open_recognizer
+    from core.faces.recognizers import open_recognizer  # heavy: torch
 
     critic = open_recognizer(data.recognizer.model_id, device)
     return critic

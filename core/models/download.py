@@ -34,6 +34,7 @@ from typing import IO, Any
 
 from core.errors import IdfsrError, ModelCorruptError
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
+from core.models.base import sha256_file
 from core.models.catalog import PackSpec
 from core.models.insightface_pack import (
     embedding_dim,
@@ -328,8 +329,6 @@ def _verify_models(folder: Path, spec: PackSpec, files: list[str], progress: Pro
 
 
 def _manifest(spec: PackSpec, url: str, report: InstallReport, folder: Path) -> dict[str, Any]:
-    from core.fsutil import sha256_file
-
     return {
         "pack": spec.name,
         "source": url,

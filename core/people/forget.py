@@ -19,7 +19,6 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -28,10 +27,10 @@ from sqlalchemy.orm import Session
 from core.context import AppContext
 from core.db.models import Face, FaceEmbedding, FacePerson, PeopleEdit, Person
 from core.db.scrub import BackupScrub, scrub_backups, secure_session, truncate_wal
-from core.errors import IdfsrError, ModelCorruptError
+from core.errors import IdfsrError
 from core.faces.scan import face_thumbnail_path
 from core.faces.wipe import index_cache_dirs, remove_tree
-from core.models.safetensors_file import read_metadata
+from core.people.identity_store import identity_files
 
 CHUNK = 900  # ids per IN (...), under SQLite's variable limit
 
@@ -76,36 +75,6 @@ def mentions(before_json: str, person_id: int, faces: set[int]) -> bool:
 def _edits_mentioning(rows: Iterable[tuple[int, str]], person_id: int,
                       faces: set[int]) -> list[int]:
     return [edit_id for edit_id, before in rows if mentions(before, person_id, faces)]
-
-
-def identity_files(folder: Path, person_id: int, name: str | None,
-                   name_is_unique: bool) -> list[Path]:
-    """The fitted identity files (and partial fits) of a person: those whose metadata
-    names the person's id, or, when no one else has that name, the person's name."""
-    if not folder.is_dir():
-        return []
-    from core.idfsr.identity import person_file_name  # torch: only when forgetting
-
-    labels = {str(person_id), f"#{person_id}"} | ({name} if name and name_is_unique else set())
-    stems = {person_file_name(label).removesuffix(".safetensors") for label in labels}
-    stems.add(f"person-{int(person_id)}")  # how library fits name them (core.fitting)
-    # `idfsr fit` writes at the top; library fits go one folder down, per base model.
-    paths = [p for p in folder.iterdir() if p.is_file()] + [
-        p for sub in folder.iterdir() if sub.is_dir() for p in sub.iterdir() if p.is_file()]
-    found = []
-    for path in sorted(paths):
-        stem = path.name.split(".")[0]
-        if stem in stems and path.name.endswith((".safetensors", ".tmp")):
-            found.append(path)
-            continue
-        try:
-            meta = {k: json.loads(v) for k, v in read_metadata(path, "identity file").items()}
-        except (ModelCorruptError, ValueError):
-            continue  # not an identity file we can read: not evidence of anyone
-        named = meta.get("person")
-        if meta.get("person_id") == person_id or (isinstance(named, str) and named in labels):
-            found.append(path)
-    return found
 
 
 def _delete_person(s: Session, person_id: int, faces: list[int]) -> tuple[int, list[int]]:

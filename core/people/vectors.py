@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
 from core.db.database import Database
+from core.faces.index import vectors_cache_dir
 from core.faces.store import generation, normalise
 from core.fsutil import atomic_write_bytes
 from core.people.state import raw_rows
@@ -54,7 +55,7 @@ def cache_file(cache_dir: Path, model_id: str) -> Path:
     """Where a model's vector cache lives."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", model_id)[:60]
     digest = hashlib.sha256(model_id.encode()).hexdigest()[:10]
-    return cache_dir / "people" / f"{safe}-{digest}.npz"
+    return vectors_cache_dir(cache_dir) / f"{safe}-{digest}.npz"
 
 
 def _full(s: Session, model_id: str) -> ModelVectors:

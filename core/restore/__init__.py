@@ -6,9 +6,9 @@ library_faces (a person's aligned crops cut from the original photos), reference
 reference photo for one face), compose (align, tone-match, paste back, upscale),
 encoding (the new image, like its source), notes (the JSON note, a typed model, and
 the XMP packet), outputs (new files beside their notes, never over anything), report
-(what happened, as plain data), pipeline (the job), options (the user's knobs).
-Identity fitting on demand lives in core.fitting.
+(what happened, as plain data), options (the user's knobs). The jobs that run them (a
+restore run and its session, recompose, fitting on demand) live in core.tasks.
 
-This package imports nothing heavy at import time of `core.restore` itself, so that
-core.fitting can use its helpers without a cycle.
+Nothing here imports a job: core.tasks is the layer above (pyproject's import-linter
+contract).
 """

@@ -74,7 +74,7 @@ class RestoreOptions:
     min_confidence: float | None = None  # None: core.restore.matching.MIN_CONFIDENCE
     persons: tuple[PersonChoice, ...] = ()
     faces: tuple[int, ...] | None = None  # restore only these face numbers (None: all)
-    fit_steps: int | None = None  # fitting on demand (None: core.fitting.DEFAULT_FIT_STEPS)
+    fit_steps: int | None = None  # fitting on demand (None: core.tasks.fitting.DEFAULT_FIT_STEPS)
     fit_missing: bool = True  # fit people who have no identity yet (else: generic path)
     keep_grain: bool = False
     large_faces: bool = False  # also clean faces the model's size or larger (else skipped)

@@ -18,7 +18,6 @@ from numpy.typing import NDArray
 from sqlalchemy import select
 
 from core.db.models import Face, FaceEmbedding, FacePerson
-from core.errors import IdfsrError
 from core.faces.align import canonical_template
 from core.faces.store import normalise, unpack_vector
 from core.faces.types import DetectedFace, FaceBackend, RGBImage
@@ -97,29 +96,3 @@ def person_centroid(
     chosen = big if len(big) >= 2 else rows
     mean = normalise(np.stack([unpack_vector(r[0]) for r in chosen])).mean(axis=0)
     return normalise(mean)
-
-
-def identity_backend(ctx: AppContext, id_model_id: str) -> FaceBackend:
-    """A recognizer that gives embeddings of `id_model_id` (the space an IDFSR model uses).
-
-    The library's backend when it is that model; else the embedded backend when the
-    model uses dlib's embeddings (it is always installed); else a clear error.
-    """
-    from core.indexing import face_backend
-
-    library = face_backend(ctx)
-    if not id_model_id or library.model_id == id_model_id:
-        return library
-    key = f"recognizer:{id_model_id}"
-    cached = ctx.cache.get(key)
-    if cached is not None:
-        return cached
-    from core.faces.embedded import EmbeddedBackend
-
-    if EmbeddedBackend.model_id == id_model_id:
-        backend = EmbeddedBackend(min_face_px=float(ctx.settings.faces.min_face_px),
-                                  child_process=ctx.interactive)
-        ctx.cache[key] = backend
-        return backend
-    raise IdfsrError(f"the restoration model uses {id_model_id} embeddings and the face "
-                     f"backend gives {library.model_id}; choose the matching --face-backend")

@@ -19,7 +19,7 @@ import pytest
 from damage_support import build_damage_library, damages, try_damage
 from decisions_support import PaletteBackend
 
-from core import indexing
+from core.tasks import indexing
 
 
 @pytest.fixture(scope="module")

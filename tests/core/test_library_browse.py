@@ -11,7 +11,7 @@ from squares_backend import SquaresBackend, squares_photo
 
 from core.context import AppContext
 from core.db.models import Photo
-from core.indexing import index_everything
+from core.faces.backends import FACE_BACKEND
 from core.library.browse import (
     PhotoFilter,
     count_photos,
@@ -21,6 +21,7 @@ from core.library.browse import (
 )
 from core.library.service import add_root
 from core.people.edits import rename
+from core.tasks.indexing import index_everything
 
 RED, GREEN = (220, 40, 40), (40, 220, 40)
 
@@ -40,7 +41,7 @@ def test_filters_narrow_the_photos_and_combine(app: AppContext, tmp_path: Path) 
     squares_photo(root / "trips0" / "not-under-trips.jpg", [(60, 5, 40, dark)])  # sorts
     # right after "trips/", the edge of the folder filter's range
     add_root(app, root)
-    app.cache["face_backend"] = SquaresBackend()
+    app.models.put(FACE_BACKEND, SquaresBackend())
     index_everything(app)
     with app.db.session() as s:
         for name, day in (("red_0.jpg", date(1990, 5, 1)), ("green_1.jpg", date(1990, 5, 31)),

@@ -19,6 +19,7 @@ from core.db.backup import list_backups
 from core.db.files import damaged_of, export_file
 from core.db.health import check_database
 from core.errors import IdfsrError, JobCancelled
+from core.faces.backends import FACE_BACKEND
 from core.jobs import CancelToken
 from core.paths import AppPaths
 from core.people import edits
@@ -170,7 +171,7 @@ def test_rebuild_indexes_again_and_reapplies_the_export(home: Path, template) ->
     started = start_rebuild(paths, now=NOW)
     assert "1 folder(s)" in started.message and rebuild_pending(db) is not None
     with AppContext.open(home) as ctx:
-        ctx.cache["face_backend"] = PaletteBackend()
+        ctx.models.put(FACE_BACKEND, PaletteBackend())
         token = CancelToken()
         token.cancel()
         with pytest.raises(JobCancelled):  # stopped: the rebuild waits to be carried on

@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from squares_backend import SquaresBackend, squares_photo
 
 from core.context import AppContext
+from core.faces.backends import FACE_BACKEND
 from idfsr_desktop.main_window import MainWindow
 
 MakePhotos = Callable[..., Path]
@@ -96,7 +97,7 @@ def squares_library(tmp_path: Path) -> Path:
 def people_window(qtbot: QtBot, window: MainWindow, app: AppContext,
                   squares_library: Path) -> MainWindow:
     """The window over the squares library, indexed (three people, no names yet)."""
-    app.cache["face_backend"] = SquaresBackend()
+    app.models.put(FACE_BACKEND, SquaresBackend())
     window.add_folder(str(squares_library))
     wait_until_indexed(qtbot, window)
     qtbot.waitUntil(window.is_idle, timeout=20_000)

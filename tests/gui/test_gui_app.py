@@ -12,12 +12,13 @@ from squares_backend import SquaresBackend
 
 from core.context import AppContext
 from core.db.models import Person
-from core.demo import CANDIDATES, FIT_STEPS, SAMPLE_STEPS
-from core.fitting import DEFAULT_FIT_STEPS
+from core.faces.backends import FACE_BACKEND
 from core.library.service import list_photos, list_roots
 from core.people.service import resolve_person
 from core.resources import demo_library_path
 from core.restore.options import RestoreOptions
+from core.tasks.demo import CANDIDATES, FIT_STEPS, SAMPLE_STEPS
+from core.tasks.fitting import DEFAULT_FIT_STEPS
 from idfsr_desktop.app import DEMO_OLD_PHOTO, main, parse_args, screenshot_steps
 from idfsr_desktop.main_window import MainWindow
 
@@ -63,7 +64,7 @@ def test_screenshot_steps_open_the_page_and_restore_a_demo_photo_there(
     # open, queue, say who the known faces are, restore, zoom on a face
     steps = screenshot_steps(window, "restore")
     assert len(steps) == 5
-    app.cache["face_backend"] = SquaresBackend()  # quick: no detector model to load
+    app.models.put(FACE_BACKEND, SquaresBackend())  # quick: no detector model to load
     with app.db.session() as session:  # a named person, as the demo's naming leaves one
         session.add(Person(name="Barack Obama"))
     obama = resolve_person(app, "Barack Obama")
@@ -128,9 +129,9 @@ def test_the_window_process_never_imports_torch() -> None:
 
     code = (
         "import sys\n"
-        "import idfsr_desktop.app, idfsr_desktop.main_window, core.demo, core.fitting\n"
-        "import core.restore.pipeline, core.restore.recompose, core.model_status\n"
-        "import core.engine_process, core.indexing, core.people.assign\n"
+        "import idfsr_desktop.app, idfsr_desktop.main_window, core.tasks.demo, core.tasks.fitting\n"
+        "import core.tasks.restore, core.tasks.recompose, core.model_status\n"
+        "import core.engine_process, core.tasks.indexing, core.people.assign\n"
         "print(sorted(m for m in ('torch', 'diffusers', 'accelerate') if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

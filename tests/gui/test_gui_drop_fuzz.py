@@ -13,6 +13,7 @@ from qt_drag import drop
 from squares_backend import SquaresBackend
 
 from core.context import AppContext
+from core.faces.backends import FACE_BACKEND
 from idfsr_desktop.main_window import MainWindow
 
 SETTLED = {"ready", "no_faces", "error"}
@@ -20,7 +21,7 @@ SETTLED = {"ready", "no_faces", "error"}
 
 def test_the_corpus_dropped_on_the_restore_page(qtbot: QtBot, window: MainWindow,
                                                 app: AppContext, tmp_path: Path) -> None:
-    app.cache["face_backend"] = SquaresBackend()  # the engine's handling, not a detector's
+    app.models.put(FACE_BACKEND, SquaresBackend())  # the engine's handling, not a detector's
     files, damaged = build(tmp_path / "dropped ünï")
     # Every format, good and damaged; the odd (non-UTF-8) names included.
     chosen = [Path(os.fsdecode(p)) for i, p in enumerate(sorted(files)) if i % 5 == 0]

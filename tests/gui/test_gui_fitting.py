@@ -1,4 +1,4 @@
-"""Identity fitting from the People page, with a stand-in for core.fitting that keeps the
+"""Identity fitting from the People page, with a stand-in for core.tasks.fitting that keeps the
 real contract (fit_person with progress and cancel → FitOutcome; fit_status): per person,
 fit all (one at a time), progress and time left, cancel, failure reasons, the result on the
 card and in the Jobs page. test_gui_fitting_core.py runs the real engine."""
@@ -38,7 +38,7 @@ class FakeFitting:
     def fit_person(self, ctx: AppContext, person_id: int, *, model: str | None = None,
                    steps: int | None = None, device: str | None = None,
                    progress: ProgressCallback, cancel: CancelToken) -> object:
-        from core.fitting import FitOutcome
+        from core.tasks.fitting import FitOutcome
 
         with self._lock:
             self.calls.append((person_id, device))

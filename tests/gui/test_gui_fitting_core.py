@@ -1,6 +1,6 @@
-"""Identity fitting from the GUI with the real engine (core.fitting) and a tiny seeded model on
-the demo library: cancel a fit mid-way, fit another person to the end, see it on the card and
-on disk. Skipped where core.fitting is not installed."""
+"""Identity fitting from the GUI with the real engine (core.tasks.fitting) and a tiny seeded
+model on the demo library: cancel a fit mid-way, fit another person to the end, see it on the
+card and on disk. Skipped where core.tasks.fitting is not installed."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-fitting = pytest.importorskip("core.fitting")
+fitting = pytest.importorskip("core.tasks.fitting")
 
 from restore_support import tiny_restoration_model  # noqa: E402
 
 from core.context import AppContext  # noqa: E402
-from core.demo import run_demo  # noqa: E402
 from core.idfsr.checkpoint import DEFAULT_MODEL  # noqa: E402
+from core.people.identity_store import person_identity  # noqa: E402
 from core.people.service import list_people  # noqa: E402
+from core.tasks.demo import run_demo  # noqa: E402
 from idfsr_desktop.main_window import MainWindow  # noqa: E402
 from idfsr_desktop.person_list_model import FittedRole  # noqa: E402
 
@@ -53,14 +54,14 @@ def test_fit_with_cancel_then_to_the_end(qtbot: QtBot, demo_app: AppContext) -> 
     qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.status_label.text() == "Fitting was cancelled.",
                     timeout=60_000)
-    assert fitting.person_identity(demo_app, first.id, fits.model.sha256) is None
+    assert person_identity(demo_app, first.id, fits.model.sha256) is None
 
     # A short one, to the end: saved, and shown as fitted.
     fits.steps = 3
     assert window.people.show_person(second.id)
     qtbot.mouseClick(panel.fit_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.status_label.text().startswith("Fitted in"), timeout=180_000)
-    saved = fitting.person_identity(demo_app, second.id, fits.model.sha256)
+    saved = person_identity(demo_app, second.id, fits.model.sha256)
     assert saved is not None and saved.is_file()
     row = window.people.model.row_of(second.id)
     assert window.people.model.index(row).data(FittedRole) is True

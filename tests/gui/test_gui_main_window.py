@@ -109,8 +109,8 @@ def test_geometry_persists_across_windows_on_the_same_home(
 
 def test_the_indexing_line_names_face_work_only_when_there_was_some() -> None:
     from core.faces.scan import FaceScanReport
-    from core.indexing import FullIndexReport
     from core.library.indexer import IndexReport
+    from core.tasks.indexing import FullIndexReport
     from idfsr_desktop.main_window import report_text
 
     idle = FullIndexReport(IndexReport(seen=17, unchanged=17, seconds=0.04),

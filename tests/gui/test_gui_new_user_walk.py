@@ -24,9 +24,9 @@ from qt_drag import drop
 from restore_support import tiny_restoration_model
 
 from core.context import AppContext
-from core.demo import run_demo
-from core.fitting import fit_person
 from core.idfsr.checkpoint import DEFAULT_MODEL
+from core.tasks.demo import run_demo
+from core.tasks.fitting import fit_person
 from idfsr_desktop.main_window import MainWindow
 
 GROUPS = Path(__file__).resolve().parents[1] / "fixtures" / "faces" / "groups"

@@ -14,6 +14,7 @@ from squares_backend import SquaresBackend
 
 from core.context import AppContext
 from core.db.models import FaceRejection
+from core.faces.backends import FACE_BACKEND
 from core.faces.service import list_faces
 from core.people.service import get_person, list_people, unassigned_faces
 from idfsr_desktop.main_window import MainWindow
@@ -329,7 +330,7 @@ def test_refused_edits_say_why_without_blocking(qtbot: QtBot, people_window: Mai
 def test_first_run_choose_a_folder_and_index(
     qtbot: QtBot, window: MainWindow, app: AppContext, squares_library: Path
 ) -> None:
-    app.cache["face_backend"] = SquaresBackend()
+    app.models.put(FACE_BACKEND, SquaresBackend())
     first = window.first_run
     assert window.root.currentWidget() is first
     first.add_folder(str(squares_library))

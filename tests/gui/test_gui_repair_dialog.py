@@ -22,7 +22,6 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from core import indexing
 from core.context import AppContext
 from core.db.backup import list_backups
 from core.db.files import damaged_of
@@ -30,6 +29,7 @@ from core.db.health import check_database
 from core.errors import DatabaseDamaged
 from core.paths import AppPaths
 from core.repair_plan import rebuild_pending
+from core.tasks import indexing
 from idfsr_desktop.app import _errors_in_dialogs, main, repair_dialog
 from idfsr_desktop.database_repair_dialog import DatabaseRepairDialog
 from idfsr_desktop.task_runner import TaskRunner

@@ -22,10 +22,10 @@ from qt_drag import drop
 from restore_support import tiny_restoration_model
 
 from core.context import AppContext
-from core.demo import run_demo
 from core.idfsr.checkpoint import DEFAULT_MODEL
 from core.people.service import resolve_person
 from core.restore.options import RestoreOptions
+from core.tasks.demo import run_demo
 from idfsr_desktop.main_window import MainWindow
 from idfsr_desktop.restore_faces_widget import NO_ONE
 

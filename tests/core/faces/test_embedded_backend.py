@@ -319,7 +319,7 @@ def test_the_gil_holding_extensions_in_a_child_process_give_the_same_faces(
 
 def test_an_interactive_context_keeps_the_extensions_in_a_child(tmp_path: Path) -> None:
     from core.context import AppContext
-    from core.indexing import face_backend, forget_face_backend
+    from core.faces.backends import face_backend, forget_face_backend
 
     with AppContext.open(tmp_path / "home") as ctx:
         ctx.settings.face_backend = "embedded"

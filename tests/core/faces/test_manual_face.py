@@ -15,6 +15,7 @@ from core.context import AppContext
 from core.db.models import Face, FaceEmbedding, Photo
 from core.errors import IdfsrError
 from core.faces.align import NEUTRAL_GREY
+from core.faces.backends import FACE_BACKEND
 from core.faces.manual import add_manual_face, remove_manual_face, template_landmarks
 from core.faces.scan import face_thumbnail_path, scan_faces
 from core.faces.service import face_thumbnail, get_face, list_faces
@@ -135,9 +136,9 @@ def test_a_drawn_face_can_be_taken_back_a_detected_one_cannot(app: AppContext,
 
 def test_a_restore_sees_the_drawn_face_beside_the_detected_ones(app: AppContext,
                                                                  library: Path) -> None:
-    from core.restore.pipeline import find_faces
+    from core.tasks.restore import find_faces
 
-    app.cache["face_backend"] = SquaresBackend()
+    app.models.put(FACE_BACKEND, SquaresBackend())
     dim = library / "dim.jpg"
     assert find_faces(app, dim).status == "no_faces"
     add_manual_face(app, SquaresBackend(), _photo_id(app, dim), (118, 78, 182, 142))

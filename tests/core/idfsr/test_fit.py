@@ -13,8 +13,9 @@ from core.errors import IdfsrError, JobCancelled
 from core.idfsr.checkpoint import LoadedModel
 from core.idfsr.device import select_device
 from core.idfsr.fit import FitConfig, fit_identity
-from core.idfsr.identity import load_identity, person_file_name, save_identity
+from core.idfsr.identity import load_identity, save_identity
 from core.jobs import CancelToken, Progress
+from core.people.identity_store import person_file_name
 
 CFG = FitConfig(steps=4, batch_size=2, learning_rate=0.05, save_every=1)
 

@@ -21,10 +21,11 @@ from core.errors import IdfsrError
 from core.faces.index import open_index
 from core.faces.scan import face_thumbnail_path
 from core.faces.store import normalise
-from core.idfsr.identity import person_file_name, save_identity
+from core.idfsr.identity import save_identity
 from core.people import edits
 from core.people.forget import forget_person
 from core.people.history import history, undo
+from core.people.identity_store import person_file_name
 from core.people.vectors import model_vectors
 from core.settings import load_settings
 
@@ -178,7 +179,7 @@ def test_cli_asks_before_forgetting_and_wiping(app: AppContext, library) -> None
 
 
 def test_identity_files_of_library_fits_are_found_one_folder_down(tmp_path: Path) -> None:
-    from core.people.forget import identity_files
+    from core.people.identity_store import identity_files
 
     per_model = tmp_path / "0123456789abcdef"
     per_model.mkdir(parents=True)

@@ -13,7 +13,7 @@ from PIL import Image
 from restore_support import tiny_restoration_model
 
 from core.context import AppContext
-from core.demo import run_demo
+from core.tasks.demo import run_demo
 
 GROUPS = Path(__file__).resolve().parents[2] / "fixtures" / "faces" / "groups"
 

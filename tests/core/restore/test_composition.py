@@ -13,7 +13,7 @@ from restore_support import tiny_restorer_folder
 from core.context import AppContext
 from core.restore import compose
 from core.restore.options import PersonChoice, RestoreOptions
-from core.restore.pipeline import restore_photos
+from core.tasks.restore import restore_photos
 
 
 def _high(img: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from pathlib import Path
 from core.context import AppContext
 from core.restore.options import NOBODY, PersonChoice, RestoreOptions
 from core.restore.outputs import export_output
-from core.restore.pipeline import find_faces, restore_photos
+from core.tasks.restore import find_faces, restore_photos
 
 FAST = dict(steps=1, candidates=1, fit_steps=1, scale=1.0)
 

@@ -12,18 +12,17 @@ from click.testing import CliRunner
 from core.cli import main
 from core.context import AppContext
 from core.errors import IdfsrError
-from core.fitting import (
-    fit_person,
+from core.idfsr.identity import load_identity
+from core.idfsr.restorers import load_idfsr
+from core.jobs import Progress
+from core.people.identity_store import (
     fit_status,
     identity_path,
-    load_idfsr,
     person_identity,
     person_identity_files,
-    training_faces,
 )
-from core.idfsr.identity import load_identity
-from core.jobs import Progress
 from core.people.service import resolve_person
+from core.tasks.fitting import fit_person, training_faces
 
 
 def test_fit_a_person_from_their_library_photos(lib: AppContext, model_dir: Path) -> None:
@@ -97,7 +96,7 @@ def test_people_fit_command(lib: AppContext, model_dir: Path) -> None:
 
 def test_identity_files_name_their_person(lib: AppContext, model_dir: Path) -> None:
     from core.restore.options import RestoreOptions
-    from core.restore.session import RestoreSession
+    from core.tasks.restore_session import RestoreSession
 
     biden, obama = resolve_person(lib, "Joe Biden"), resolve_person(lib, "Barack Obama")
     outcome = fit_person(lib, biden, model=str(model_dir), steps=1)

@@ -18,7 +18,7 @@ from core.context import AppContext
 from core.restore import outputs
 from core.restore.notes import RestoreNote
 from core.restore.options import RestoreOptions
-from core.restore.pipeline import restore_photos
+from core.tasks.restore import restore_photos
 
 FAST = dict(steps=1, candidates=1, fit_missing=False)
 

@@ -12,13 +12,14 @@ import pytest
 import torch
 
 from core.context import AppContext
-from core.fitting import fit_person, load_idfsr
 from core.idfsr import memory
 from core.idfsr.identity import load_identity
 from core.idfsr.network import IdfsrNet
+from core.idfsr.restorers import load_idfsr
 from core.people.service import resolve_person
 from core.restore.options import RestoreOptions
-from core.restore.pipeline import restore_photos
+from core.tasks.fitting import fit_person
+from core.tasks.restore import restore_photos
 
 FAST = dict(steps=2, candidates=2, fit_steps=2)
 

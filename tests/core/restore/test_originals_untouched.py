@@ -20,7 +20,7 @@ from core.cli import main
 from core.context import AppContext
 from core.resources import demo_library_path
 from core.restore.outputs import export_output
-from core.restore.pipeline import find_faces
+from core.tasks.restore import find_faces
 
 OLD_TIME_NS = 1_000_000_000 * 946_684_800  # 2000-01-01: any touch would show
 

@@ -97,7 +97,7 @@ def test_person_choices_and_faces_are_parsed_strictly() -> None:
 
 
 def test_auto_scale_gives_the_largest_face_its_full_detail() -> None:
-    from core.restore.pipeline import auto_scale
+    from core.tasks.restore import auto_scale
 
     # A face spanning 32 photo pixels restored at 128: x4 puts 128 output pixels on it.
     assert auto_scale([20.0, 32.0], 128) == 4.0

@@ -15,8 +15,8 @@ from PIL import Image
 from core.context import AppContext
 from core.errors import IdfsrError
 from core.restore.options import PersonChoice, RestoreOptions
-from core.restore.pipeline import restore_photos
-from core.restore.recompose import candidate_paths, chosen_index, recompose
+from core.tasks.recompose import candidate_paths, chosen_index, recompose
+from core.tasks.restore import restore_photos
 
 FAST = dict(steps=2, candidates=3, fit_steps=2)
 

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from core.cli import main
 from core.context import AppContext
-from core.demo import run_demo
 from core.resources import demo_library_path
+from core.tasks.demo import run_demo
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -15,12 +15,13 @@ from restore_support import png_bomb, untyped_keys
 
 from core.context import AppContext
 from core.errors import JobCancelled
-from core.fitting import fit_status, load_idfsr
+from core.idfsr.restorers import load_idfsr
 from core.jobs import CancelToken, Progress
+from core.people.identity_store import fit_status
 from core.restore.notes import read_note
 from core.restore.options import PersonChoice, RestoreOptions
-from core.restore.pipeline import restore_photos
 from core.restore.report import FaceStatus
+from core.tasks.restore import restore_photos
 
 FAST = dict(steps=2, candidates=2, fit_steps=2)
 

@@ -102,7 +102,7 @@ def test_an_edited_mask_is_what_the_restore_repairs(lib: AppContext, model_dir: 
                                                     tmp_path: Path) -> None:
     from core.restore.damage import paint_stroke
     from core.restore.options import PersonChoice, RestoreOptions
-    from core.restore.pipeline import restore_photos
+    from core.tasks.restore import restore_photos
 
     photo, _ = _damaged_photo(tmp_path)
     h, w = np.asarray(Image.open(photo)).shape[:2]

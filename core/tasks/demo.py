@@ -24,13 +24,20 @@ from PIL import Image
 from core.context import AppContext
 from core.errors import IdfsrError
 from core.faces import service as face_service
-from core.fitting import FitOutcome, fit_person, fit_status, idfsr_available, load_idfsr
-from core.indexing import FullIndexReport, index_everything
+from core.idfsr.restorers import idfsr_available, load_idfsr
 from core.jobs import CancelToken, ProgressCallback, no_progress
 from core.library import service
 from core.library.imageio import load_image, suffix_supported
 from core.people import edits
+from core.people.identity_store import fit_status
+from core.people.service import get_person
 from core.resources import bundled_models_root, demo_library_path
+from core.restore import outputs
+from core.restore.compose import upscale_photo
+from core.restore.options import PersonChoice, RestoreOptions
+from core.tasks.fitting import FitOutcome, fit_person
+from core.tasks.indexing import FullIndexReport, index_everything
+from core.tasks.restore import restore_photos
 
 log = logging.getLogger(__name__)
 
@@ -101,15 +108,11 @@ def name_demo_people(ctx: AppContext, demo: Path) -> list[dict[str, Any]]:
 
 
 def _name(ctx: AppContext, person_id: int) -> str | None:
-    from core.people.service import get_person
-
     return get_person(ctx, person_id, best=0).name
 
 
 def _comparison(before_path: Path, after_path: Path, scale: float) -> bytes:
     """Before (the old photo enlarged conventionally) and after, side by side, as JPEG."""
-    from core.restore.compose import upscale_photo
-
     with load_image(before_path) as img:
         before = upscale_photo(np.asarray(img.convert("RGB")), scale)
     with load_image(after_path) as img:
@@ -151,10 +154,7 @@ def run_demo(
         return report
     # Only now: these import torch, which the app's own process never needs to (indexing
     # and naming the demo run there; see core.engine_process).
-    from core.idfsr.checkpoint import DEFAULT_MODEL, model_search_path
-    from core.restore import outputs
-    from core.restore.options import PersonChoice, RestoreOptions
-    from core.restore.pipeline import restore_photos
+    from core.idfsr.checkpoint import DEFAULT_MODEL, model_search_path  # heavy: torch
 
     if not idfsr_available(ctx):
         places = ", ".join(str(p) for p in model_search_path(ctx.paths, DEFAULT_MODEL))

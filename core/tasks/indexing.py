@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.context import AppContext
+from core.faces.backends import face_backend
 from core.faces.scan import FaceScanReport, scan_faces
-from core.faces.types import FaceBackend
 from core.fsutil import sweep_temp_files
 from core.jobs import CancelToken, ProgressCallback, no_progress
 from core.library.indexer import IndexReport, index_library
+from core.people.assign import assign_new_faces
+from core.people.recluster import ClusterReport
 
 
 @dataclass
@@ -19,7 +21,7 @@ class FullIndexReport:
 
     photos: IndexReport
     faces: FaceScanReport | None
-    people: Any = None  # core.people ClusterReport of the incremental assignment
+    people: ClusterReport | None = None  # the incremental assignment of new faces
 
 
     def to_dict(self) -> dict[str, Any]:
@@ -28,26 +30,6 @@ class FullIndexReport:
         out["faces"] = self.faces.to_dict() if self.faces is not None else None
         out["people"] = self.people.to_dict() if self.people is not None else None
         return out
-
-
-def face_backend(ctx: AppContext) -> FaceBackend:
-    """The face backend the settings ask for, loaded once per context."""
-    cached = ctx.cache.get("face_backend")
-    if cached is None:
-        from core.faces.backends import open_backend  # heavy: model runtimes
-
-        cached = open_backend(ctx, child_process=ctx.interactive)
-        ctx.cache["face_backend"] = cached
-    return cached
-
-
-def forget_face_backend(ctx: AppContext) -> None:
-    """Drop the loaded face backend (the next use opens the one the settings now ask for),
-    ending its child process if it has one; a job still using it restarts that on demand."""
-    dropped = ctx.cache.pop("face_backend", None)
-    close = getattr(dropped, "close", None)
-    if callable(close):
-        close()
 
 
 def index_everything(
@@ -71,7 +53,5 @@ def index_everything(
         )
     people = None
     if face_report is not None:
-        from core.people.assign import assign_new_faces
-
         people = assign_new_faces(ctx, face_report.model_id, progress=progress, cancel=cancel)
     return FullIndexReport(photos, face_report, people)

@@ -24,7 +24,6 @@ CPU (`fall_back_to_cpu`); the outcome's notes say so.
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -33,19 +32,27 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import select
 
 from core.context import AppContext
 from core.db.models import Person
 from core.errors import IdfsrError, ModelMissingError
+from core.faces.backends import face_backend, identity_backend
 from core.faces.store import face_embedding, normalise
+from core.faces.types import DetectedFace
+from core.idfsr import memory
+from core.idfsr.degrade import DegradationParams, degrade
+from core.idfsr.memory import MemoryPlan
+from core.idfsr.restorers import fall_back_to_cpu, load_idfsr
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
+from core.library.imageio import load_image
+from core.people.identity_store import identity_path, partial_fit_path
+from core.people.service import best_faces
+from core.restore.library_faces import LibraryCrop, library_crops
+from core.restore.recognition import cosine, embed_aligned, person_centroid
 
 if TYPE_CHECKING:
     from core.idfsr.checkpoint import LoadedModel
     from core.idfsr.fit import FitConfig, FitResult
-    from core.idfsr.memory import MemoryPlan
-    from core.restore.library_faces import LibraryCrop
 
 T = TypeVar("T")
 
@@ -53,7 +60,6 @@ DEFAULT_FIT_STEPS = 300
 MAX_FIT_FACES = 24
 CHECK_STEPS = 8  # sampling steps of the before/after check (a check, not a result)
 CHECK_SCALE = 8.0
-_FILE = re.compile(r"^person-(\d+)\.safetensors$")
 
 
 @dataclass(frozen=True)
@@ -81,85 +87,11 @@ class FitOutcome:
                 "device": self.device, "notes": list(self.notes)}
 
 
-def identities_folder(ctx: AppContext, model_sha256: str) -> Path:
-    """The folder of the identities fitted on one model."""
-    return ctx.paths.identities / model_sha256[:16]
-
-
-def identity_path(ctx: AppContext, person_id: int, model_sha256: str) -> Path:
-    """Where a person's identity on this model is (or will be) saved."""
-    return identities_folder(ctx, model_sha256) / f"person-{int(person_id)}.safetensors"
-
-
-def person_identity(ctx: AppContext, person_id: int, model_sha256: str) -> Path | None:
-    """The person's fitted identity file for this model, or None when not fitted."""
-    path = identity_path(ctx, person_id, model_sha256)
-    return path if path.is_file() else None
-
-
-def person_identity_files(ctx: AppContext, person_id: int) -> list[Path]:
-    """Every file of a person's identities, on every model: fitted, partial fits, temporaries.
-
-    What forgetting a person must delete.
-    """
-    root = ctx.paths.identities
-    if not root.is_dir():
-        return []
-    prefix = f"person-{int(person_id)}."
-    return sorted(p for folder in root.iterdir() if folder.is_dir()
-                  for p in folder.iterdir() if p.is_file() and p.name.startswith(prefix))
-
-
-def fit_status(ctx: AppContext, model_sha256: str) -> dict[int, Path]:
-    """Which persons (still in the library) have an identity fitted on this model."""
-    folder = identities_folder(ctx, model_sha256)
-    if not folder.is_dir():
-        return {}
-    found: dict[int, Path] = {}
-    for path in folder.iterdir():
-        m = _FILE.match(path.name)
-        if m and path.is_file():
-            found[int(m.group(1))] = path
-    if not found:
-        return {}
-    with ctx.db.session() as s:
-        alive = set(s.scalars(select(Person.id).where(Person.id.in_(list(found)))))
-    return {pid: p for pid, p in sorted(found.items()) if pid in alive}
-
-
-def load_idfsr(ctx: AppContext, model: str | None = None, device: str | None = None
-               ) -> LoadedModel:
-    """The IDFSR model (a name or a folder; default the bundled one), loaded once per context."""
-    from core.idfsr.checkpoint import DEFAULT_MODEL, IdfsrModel
-    from core.idfsr.device import select_device
-
-    name = model or DEFAULT_MODEL
-    chosen = select_device(device or ctx.settings.device)
-    key = f"idfsr:{name}:{chosen}"
-    wrapper = ctx.cache.get(key)
-    if wrapper is None:
-        wrapper = IdfsrModel(ctx.paths, name, chosen)
-        ctx.cache[key] = wrapper
-    return wrapper.get()
-
-
-def fall_back_to_cpu(ctx: AppContext, model: str | None, loaded: LoadedModel) -> LoadedModel:
-    """The model loaded on the CPU, after `loaded` ran its GPU out of memory.
-
-    The context's GPU copy is let go (it is freed once its last user drops it), so the
-    next load on the GPU starts afresh rather than from a full card."""
-    for key, wrapper in list(ctx.cache.items()):
-        if key.startswith("idfsr:") and wrapper.is_loaded and wrapper.get() is loaded:
-            wrapper.unload()
-    return load_idfsr(ctx, model, "cpu")
-
-
 def _with_cpu_fallback(ctx: AppContext, model: str | None, loaded: LoadedModel,
                        plan: MemoryPlan, work: Callable[[LoadedModel], T]
                        ) -> tuple[T, LoadedModel]:
     """work(loaded), or work on the CPU when the GPU runs out of memory; and the model used."""
-    from core.idfsr import memory
-    from core.idfsr.device import release_memory
+    from core.idfsr.device import release_memory  # heavy: torch
 
     try:
         return work(loaded), loaded
@@ -180,9 +112,8 @@ def _fit_within_memory(loaded: LoadedModel, faces: NDArray[np.uint8],
     """fit_identity with fewer faces per step while the GPU runs out of memory.
 
     Raises the out-of-memory error when one face per step does not fit either."""
-    from core.idfsr import memory
-    from core.idfsr.device import release_memory
-    from core.idfsr.fit import fit_identity
+    from core.idfsr.device import release_memory  # heavy: torch
+    from core.idfsr.fit import fit_identity  # heavy: torch
 
     while True:
         batch = plan.batch or config.batch_size
@@ -196,13 +127,6 @@ def _fit_within_memory(loaded: LoadedModel, faces: NDArray[np.uint8],
         release_memory(loaded.net.device)
         plan.smaller_batch(batch // 2, "the GPU ran out of memory; fitted on "
                                        f"{batch // 2} face(s) per step")
-
-
-def idfsr_available(ctx: AppContext, model: str | None = None) -> bool:
-    """Whether the IDFSR model is installed (nothing is loaded)."""
-    from core.idfsr.checkpoint import DEFAULT_MODEL, IdfsrModel
-
-    return IdfsrModel(ctx.paths, model or DEFAULT_MODEL).available()
 
 
 def _person_name(ctx: AppContext, person_id: int) -> str | None:
@@ -223,9 +147,6 @@ def training_faces(
     the model can show); a person known only from smaller faces is fitted on what there
     is, down to a quarter.
     """
-    from core.people.service import best_faces
-    from core.restore.library_faces import library_crops
-
     infos = best_faces(ctx, person_id, 3 * max_faces)
     if not infos:
         raise IdfsrError(f"person {person_id} has no faces to fit on")
@@ -242,10 +163,7 @@ def training_faces(
 def _id_vectors(ctx: AppContext, loaded: LoadedModel, crops: list[LibraryCrop]
                 ) -> NDArray[np.float32]:
     """The faces' embeddings in the model's identity space (from the DB, else computed)."""
-    from core.faces.recognizers import builtin_recognizers, open_recognizer  # torch
-    from core.faces.types import DetectedFace
-    from core.library.imageio import load_image
-    from core.restore.recognition import identity_backend
+    from core.faces.recognizers import builtin_recognizers, open_recognizer  # heavy: torch
 
     wanted = str(loaded.net.config.id_model_id or "")
     dim = int(loaded.net.config.id_dim)
@@ -274,10 +192,7 @@ def _probe_similarity(ctx: AppContext, loaded: LoadedModel, probe: LibraryCrop,
                       reference: LibraryCrop | None, embedding: NDArray[np.float32],
                       centroid: NDArray[np.float32], cancel: CancelToken | None) -> float:
     """Identity similarity of the probe face, degraded x8 and restored with `embedding`."""
-    from core.idfsr.degrade import DegradationParams, degrade
-    from core.idfsr.sample import FaceInput, SampleOptions, restore_face
-    from core.indexing import face_backend
-    from core.restore.recognition import cosine, embed_aligned
+    from core.idfsr.sample import FaceInput, SampleOptions, restore_face  # heavy: torch
 
     low = degrade(probe.crop, DegradationParams(scale=CHECK_SCALE, seed=0, blur="gaussian",
                                                 blur_size=0.5))
@@ -301,11 +216,8 @@ def fit_person(
     cancel: CancelToken | None = None,
 ) -> FitOutcome:
     """Fit a person's identity on their best library faces and save it (resumes a stopped fit)."""
-    from core.idfsr.fit import FitConfig
-    from core.idfsr.identity import save_identity
-    from core.idfsr.memory import MemoryPlan
-    from core.indexing import face_backend
-    from core.restore.recognition import person_centroid
+    from core.idfsr.fit import FitConfig  # heavy: torch
+    from core.idfsr.identity import save_identity  # heavy: torch
 
     started = time.monotonic()
     name = _person_name(ctx, person_id)
@@ -344,7 +256,7 @@ def fit_person(
     target = identity_path(ctx, person_id, loaded.sha256)
     target.parent.mkdir(parents=True, exist_ok=True)
     config = FitConfig(steps=total_steps, seed=person_id)
-    state_file = target.with_name(target.stem + ".partial.safetensors")
+    state_file = partial_fit_path(target)
     for stale in (target.with_suffix(".tmp"), state_file.with_suffix(".tmp")):
         stale.unlink(missing_ok=True)  # half written by a fit that was killed
     result, loaded = _with_cpu_fallback(

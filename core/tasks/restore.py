@@ -30,11 +30,13 @@ from sqlalchemy import or_, select
 from core.context import AppContext
 from core.db.models import Photo
 from core.errors import IdfsrError, ImageReadError, JobCancelled
+from core.faces.backends import face_backend
 from core.faces.manual import drawn_faces, with_drawn_faces
 from core.faces.types import DetectedFace, FaceBackend
 from core.fsutil import display_path, sha256_file
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from core.library.imageio import inspect_image, load_image, suffix_supported
+from core.people.service import resolve_person
 from core.restore import compose, outputs
 from core.restore.encoding import app_version, encode_image, png_bytes, read_source_info
 from core.restore.matching import MIN_CONFIDENCE, Match, match_faces, user_match
@@ -51,7 +53,7 @@ from core.restore.options import AUTO_SCALE, NOBODY, RestoreOptions
 from core.restore.photo_fix import fix_photo
 from core.restore.recognition import cosine, detect_all
 from core.restore.report import FaceResult, FaceStatus, PhotoResult, RestoreReport, RestoreStatus
-from core.restore.session import RestoreSession
+from core.tasks.restore_session import RestoreSession
 
 STAGE = "restore"
 FACE_STAGE = "face"  # done: the faces of the photo before this one
@@ -143,8 +145,6 @@ def candidate_crop(index: int) -> str:
 
 
 def _resolve_choices(ctx: AppContext, choices: dict[int, str]) -> dict[int, int | None]:
-    from core.people.service import resolve_person
-
     return {face: (None if ref.strip().lower() == NOBODY else resolve_person(ctx, ref))
             for face, ref in choices.items()}
 
@@ -247,8 +247,6 @@ def find_faces(ctx: AppContext, path: Path, options: RestoreOptions | None = Non
     photo without faces has status "no_faces"; an unreadable one raises ImageReadError.
     No model is loaded.
     """
-    from core.indexing import face_backend
-
     options = options or RestoreOptions()
     path = Path(os.path.abspath(path))
     progress(Progress("faces", 0, 1, f"finding faces in {path.name}"))
@@ -460,7 +458,7 @@ def restore_photos(
                                   for p in files[n + 1:]]
                 break
         except (RuntimeError, MemoryError) as exc:
-            from core.idfsr.device import is_out_of_memory
+            from core.idfsr.device import is_out_of_memory  # heavy: torch
 
             if not isinstance(exc, MemoryError) and not is_out_of_memory(exc):
                 raise

@@ -27,8 +27,8 @@ from core.restore import compose, outputs
 from core.restore.encoding import encode_image, png_bytes, read_source_info
 from core.restore.notes import NoteError, NoteFace, now_iso, read_note, xmp_packet
 from core.restore.photo_fix import fix_photo
-from core.restore.pipeline import candidate_crop
 from core.restore.report import FaceResult, FaceStatus, PhotoResult
+from core.tasks.restore import candidate_crop
 
 STAGE = "compose"
 

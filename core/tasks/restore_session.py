@@ -20,16 +20,22 @@ from numpy.typing import NDArray
 
 from core.context import AppContext
 from core.errors import IdfsrError, JobCancelled
+from core.faces.backends import face_backend
 from core.faces.store import normalise
 from core.faces.types import FaceBackend
+from core.idfsr import memory
 from core.idfsr.memory import CPU_NOTE, MemoryPlan
+from core.idfsr.restorers import fall_back_to_cpu, load_idfsr
 from core.jobs import CancelToken, ProgressCallback, no_progress
+from core.people.identity_store import person_identity
+from core.people.service import best_faces
 from core.restore import compose
-from core.restore.library_faces import LibraryCrop
+from core.restore.library_faces import LibraryCrop, library_crops
 from core.restore.options import RestoreOptions
 from core.restore.recognition import embed_aligned, person_centroid
 from core.restore.reference import ReferenceChoice, rank_references
 from core.restore.report import CandidateScore
+from core.tasks.fitting import fit_person
 
 REFERENCE_FACES = 12  # best faces of a person considered as references
 
@@ -88,9 +94,6 @@ class RestoreSession:
              progress: ProgressCallback = no_progress,
              cancel: CancelToken | None = None) -> RestoreSession:
         """Load the model and the face backend for a run."""
-        from core.fitting import load_idfsr
-        from core.indexing import face_backend
-
         loaded = load_idfsr(ctx, options.model, options.device)
         return cls(ctx, options, loaded, face_backend(ctx), progress, cancel or CancelToken())
 
@@ -101,8 +104,7 @@ class RestoreSession:
         return self.identities[person_id]
 
     def _identity(self, person_id: int) -> Identity:
-        from core.fitting import fit_person, person_identity
-        from core.idfsr.identity import load_identity
+        from core.idfsr.identity import load_identity  # heavy: torch
 
         path = person_identity(self.ctx, person_id, self.loaded.sha256)
         note = ""
@@ -136,8 +138,7 @@ class RestoreSession:
 
     def _move_to_cpu(self) -> None:
         """Go on on the CPU: the model loaded there, the GPU's copy let go."""
-        from core.fitting import fall_back_to_cpu
-        from core.idfsr.device import release_memory
+        from core.idfsr.device import release_memory  # heavy: torch
 
         if self.memory.on_cpu:
             return
@@ -148,8 +149,6 @@ class RestoreSession:
 
     def _sample(self, face: Any, emb: NDArray[np.float32] | None, sample: Any) -> list[Any]:
         """The face's candidates, within the GPU's memory or else on the CPU."""
-        from core.idfsr import memory
-
         try:
             return memory.restore_face_within_memory(self.loaded, face, emb, sample, self.memory,
                                                      progress=self.progress, cancel=self.cancel)
@@ -163,9 +162,6 @@ class RestoreSession:
     def person_crops(self, person_id: int) -> list[LibraryCrop]:
         """The person's usable faces as aligned crops: the reference candidates."""
         if person_id not in self.crops:
-            from core.people.service import best_faces
-            from core.restore.library_faces import library_crops
-
             infos = best_faces(self.ctx, person_id, REFERENCE_FACES)
             size = self.loaded.size
             crops = library_crops(self.ctx, infos, size, cancel=self.cancel)
@@ -198,7 +194,7 @@ class RestoreSession:
         `landmarks` are in crop pixels; `photo_landmarks` (default: the same) give the
         pose the reference is chosen for.
         """
-        from core.idfsr.sample import FaceInput, SampleOptions
+        from core.idfsr.sample import FaceInput, SampleOptions  # heavy: torch
 
         o = self.options
         one_pass = self.loaded.is_restorer
@@ -253,7 +249,10 @@ class RestoreSession:
     def mean_identity(self, person_id: int) -> NDArray[np.float32] | None:
         """The mean of the person's reference crops' embeddings in the model's identity space."""
         if person_id not in self.means:
-            from core.faces.recognizers import builtin_recognizers, open_recognizer  # torch
+            from core.faces.recognizers import (  # heavy: torch
+                builtin_recognizers,
+                open_recognizer,
+            )
 
             crops = self.person_crops(person_id)
             vec = None
