@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +45,58 @@ def test_no_qt_import_statement_in_core() -> None:
         )
     ]
     assert offenders == []
+
+
+PROJECT = ("core", "idfsr_desktop")
+
+
+def _function_level_imports() -> list[tuple[str, int, str]]:
+    """(file, line, source) of every import of a project module inside a function."""
+    found = []
+    for package in PROJECT:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            text = path.read_text(encoding="utf-8")
+            lines = text.splitlines()
+            nested = [node for fn in ast.walk(ast.parse(text))
+                      if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+                      for node in ast.walk(fn) if isinstance(node, (ast.Import, ast.ImportFrom))]
+            for node in nested:
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or ""])
+                if getattr(node, "level", 0) or any(n.split(".")[0] in PROJECT for n in names):
+                    found.append((str(path.relative_to(ROOT)), node.lineno,
+                                  lines[node.lineno - 1].strip()))
+    return sorted(set(found))
+
+
+# The one import inside a function that is not about a heavy library: AppContext.close
+# ends the session through core.safekeeping, which is above the context (see pyproject's
+# [tool.importlinter] ignore_imports).
+ALLOWED = {("core/context.py", "from core.safekeeping import end_session")}
+
+
+def test_no_function_level_import_of_a_project_module_dodges_a_cycle() -> None:
+    """A project module is imported inside a function only to put off a heavy library (torch,
+    onnxruntime, ...), and the line says so (`# heavy: <library>`): a cycle between modules is
+    a layering mistake to fix, not to hide in a function."""
+    offenders = [f"{path}:{line}: {source}" for path, line, source in _function_level_imports()
+                 if "# heavy: " not in source and (path, source) not in ALLOWED]
+    assert offenders == []
+
+
+def test_the_scan_finds_a_function_level_import() -> None:
+    """The walk above sees an import nested in a method (so its empty answer means something)."""
+    assert any(path == "core/context.py" and "core.safekeeping" in source
+               for path, _, source in _function_level_imports())
+
+
+def test_the_layers_hold() -> None:
+    """pyproject.toml's import-linter contracts: the declared layers, and no GUI in core."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    assert lint.exists(), "import-linter is a dev dependency: pip install -e '.[dev]'"
+    done = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "0 broken" in done.stdout
