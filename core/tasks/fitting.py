@@ -3,12 +3,8 @@
 `fit_person` collects a person's best faces from the library DB, cuts aligned crops at
 the model's size out of the original photos through the stored landmarks, fits the
 identity embedding with the network frozen (core.idfsr.fit: resumable, progress and
-cancel), and saves it as
-
-    <identities>/<first 16 hex of the model's sha256>/person-<id>.safetensors
-
-Person ids are never reused, so a file names its person safely; the model hash in the
-folder (and in the file) keeps identities of different models apart.
+cancel), and saves it where core.people.identity_store says (one file per person and
+model). `fit_status` (from the store) is the other half of the engine the app drives.
 
 Before and after fitting, a quick check restores one of the person's faces degraded x8
 and measures how close the result is to the person (cosine of the library recognizer's
@@ -45,6 +41,7 @@ from core.idfsr.memory import MemoryPlan
 from core.idfsr.restorers import fall_back_to_cpu, load_idfsr
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from core.library.imageio import load_image
+from core.people.identity_store import fit_status as fit_status  # the engine's who-is-fitted
 from core.people.identity_store import identity_path, partial_fit_path
 from core.people.service import best_faces
 from core.restore.library_faces import LibraryCrop, library_crops
