@@ -16,8 +16,9 @@ from numpy.typing import NDArray
 from core.errors import IdfsrError, ImageReadError
 from core.faces.align import canonical_template
 from core.faces.types import DetectedFace, FaceBackend
+from core.faces.usable import CropRules, check_face, sharpness
 from core.idfsr.examples import unit
-from core.idfsr.prepare import PrepareOptions, check_face, main_face, sharpness
+from core.idfsr.prepare import main_face
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from core.library.imageio import load_image, suffix_supported
 
@@ -47,7 +48,7 @@ def faces_from_photos(folder: Path, backend: FaceBackend, size: int, max_faces: 
                       progress: ProgressCallback = no_progress,
                       cancel: CancelToken | None = None) -> PersonFaces:
     """The main face of each photo in `folder` that passes the dataset filters, best first."""
-    options = PrepareOptions(size=size)
+    rules = CropRules(size=size)
     found: list[tuple[float, NDArray[np.uint8], NDArray[np.float64], NDArray[np.float32], str]] = []
     files = _images(folder)
     for n, path in enumerate(files):
@@ -59,7 +60,7 @@ def faces_from_photos(folder: Path, backend: FaceBackend, size: int, max_faces: 
         except ImageReadError:
             continue
         for face in main_face(backend.detect(image), image.shape):
-            reason, item, crop, lms = check_face(face, image, options)
+            reason, item, crop, lms = check_face(face, image, rules)
             if reason:
                 continue
             emb = backend.embed(image, [face])[0]

@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from core.errors import IdfsrError, ImageReadError
-from core.faces.align import canonical_alignment, roll_yaw_pitch
 from core.faces.types import DetectedFace, FaceBackend
+from core.faces.usable import CropRules, check_face
 from core.idfsr.dataset import DatasetWriter, Recognizer
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from core.library.imageio import load_image
@@ -41,9 +40,7 @@ class PrepareOptions:
     min_score: float = 0.5
     min_face_ratio: float = 0.5  # the face's own resolution must be >= ratio * S
     max_yaw: float = 0.6
-    # Share of the crop inside the photo. Tight crops (UTKFace) fill ~0.45: kept, and
-    # training ignores the padding through each face's photo outline.
-    min_coverage: float = 0.4
+    min_coverage: float = 0.4  # see core.faces.usable.CropRules
     min_sharpness: float = 0.0
     max_faces_per_photo: int = 4  # unlabelled photos; labelled ones give their main face
     licence: str = ""
@@ -51,6 +48,11 @@ class PrepareOptions:
     exclude: frozenset[str] = frozenset()  # identities kept out (held out for evaluation)
     shard: tuple[int, int] = (0, 1)  # (k, n): only every n-th photo from the k-th
     embed: bool = True  # False: no recognizer embeddings (zeros; `idfsr data embed` adds them)
+
+    def crop_rules(self) -> CropRules:
+        """The filters a face must pass to be cut out."""
+        return CropRules(self.size, self.min_score, self.min_face_ratio, self.max_yaw,
+                         self.min_coverage, self.min_sharpness)
 
 
 @dataclass
@@ -85,20 +87,6 @@ def read_labels(src: Path, mode: LabelMode, files: list[Path]) -> dict[Path, str
         return {f: (f.parent.name if f.parent.resolve() != src.resolve() else None)
                 for f in files}
     return dict.fromkeys(files)
-
-
-def sharpness(crop: NDArray[np.uint8]) -> float:
-    """Laplacian energy relative to contrast: low for blurry or upscaled faces."""
-    gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    return float(cv2.Laplacian(gray, cv2.CV_32F).var() / (gray.var() + 1.0))
-
-
-def coverage(matrix: NDArray[np.float64], size: int, shape: tuple[int, ...]) -> float:
-    """Share of the S x S crop that falls inside the photo (the rest is mirrored padding)."""
-    ones = np.ones(shape[:2], np.uint8)
-    inside = cv2.warpAffine(ones, matrix, (size, size), flags=cv2.INTER_NEAREST,
-                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    return float(inside.mean())
 
 
 def main_face(faces: list[DetectedFace], shape: tuple[int, ...]) -> list[DetectedFace]:
@@ -157,7 +145,7 @@ def prepare_dataset(
         candidates = main_face(found, image.shape) if label else found
         kept: list[tuple[DetectedFace, dict[str, Any], NDArray[np.uint8], NDArray[Any]]] = []
         for face in candidates[: options.max_faces_per_photo]:
-            reason, item, crop, crop_lms = check_face(face, image, options)
+            reason, item, crop, crop_lms = check_face(face, image, options.crop_rules())
             if reason:
                 report.rejected[reason] += 1
                 continue
@@ -177,35 +165,3 @@ def prepare_dataset(
     report.index = str(writer.close({"rejected": dict(report.rejected)}))
     progress(Progress("prepare", len(files), len(files), f"{report.faces} faces"))
     return report
-
-
-def check_face(face: DetectedFace, image: NDArray[np.uint8], options: PrepareOptions
-                ) -> tuple[str, dict[str, Any], NDArray[np.uint8], NDArray[Any]]:
-    """('' or the reason to reject, item metadata, crop, crop landmarks) for one face."""
-    size = options.size
-    empty = np.zeros((0,), np.uint8)
-    if face.score < options.min_score:
-        return "low_score", {}, empty, empty
-    align = canonical_alignment(face.landmarks, size)
-    face_px = size / align.scale  # the face's own resolution across the crop
-    if face_px < options.min_face_ratio * size:
-        return "too_small", {}, empty, empty
-    _, yaw, _ = roll_yaw_pitch(face.landmarks)
-    if abs(yaw) > options.max_yaw:
-        return "profile", {}, empty, empty
-    cov = coverage(align.matrix, size, image.shape)
-    if cov < options.min_coverage:
-        return "cut_off", {}, empty, empty
-    # Replicated edges, not mirrored ones: a mirrored half face would teach the model ghosts.
-    crop = align.crop(image, border=cv2.BORDER_REPLICATE)
-    sharp = sharpness(crop)
-    if sharp < options.min_sharpness:
-        return "blurry", {}, empty, empty
-    item: dict[str, Any] = {"score": round(float(face.score), 4), "face_px": round(face_px, 1),
-                            "yaw": round(yaw, 3), "coverage": round(cov, 3),
-                            "sharpness": round(sharp, 4)}
-    if cov < 0.999:
-        h, w = image.shape[:2]
-        quad = align.to_crop([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]])
-        item["photo_quad"] = np.round(quad, 2).tolist()
-    return "", item, crop, align.to_crop(face.landmarks)

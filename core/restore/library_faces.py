@@ -24,7 +24,7 @@ from core.db.models import Photo
 from core.errors import ImageReadError
 from core.faces.service import FaceInfo
 from core.faces.types import DetectedFace
-from core.idfsr.prepare import PrepareOptions, check_face
+from core.faces.usable import CropRules, check_face
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from core.library.imageio import load_image
 
@@ -77,7 +77,7 @@ def library_crops(
     filters of `idfsr data prepare` reject it (too small for `min_face_ratio` * S, a
     profile, mostly outside its photo). The order of `faces` is kept.
     """
-    options = PrepareOptions(size=size, min_face_ratio=min_face_ratio, min_score=0.0)
+    rules = CropRules(size=size, min_face_ratio=min_face_ratio, min_score=0.0)
     dates = photo_dates(ctx, [f.photo_id for f in faces])
     by_photo: dict[str, list[int]] = {}
     for i, f in enumerate(faces):
@@ -96,7 +96,7 @@ def library_crops(
             continue
         for i in members:
             face = faces[i]
-            reason, item, crop, lms = check_face(_detected(face), rgb, options)
+            reason, item, crop, lms = check_face(_detected(face), rgb, rules)
             if reason:
                 continue
             out[i] = LibraryCrop(face, crop, np.asarray(lms, np.float64),
