@@ -17,6 +17,7 @@ from types import TracebackType
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 
+from core import selftest
 from core.context import AppContext
 from core.db.errors import explain
 from core.db.health import check_database
@@ -27,7 +28,6 @@ from core.people.service import resolve_person
 from core.repair_plan import plan_repair, rebuild_pending
 from core.resources import demo_library_path
 from core.restore.options import RestoreOptions
-from core.selftest import run_self_test, stage_printer
 from core.tasks.demo import CANDIDATES, FIT_STEPS, KNOWN_FACES, SAMPLE_STEPS
 from idfsr_desktop.database_repair_dialog import DatabaseRepairDialog
 from idfsr_desktop.icons import app_icon
@@ -205,7 +205,8 @@ def _echo(text: str) -> None:
 
 def self_test(home: str | None) -> int:
     """The headless self-test of an installation (see core.selftest); the exit status."""
-    report = run_self_test(Path(home) if home else None, progress=stage_printer(_echo))
+    report = selftest.run_self_test(Path(home) if home else None,
+                                    progress=selftest.stage_printer(_echo))
     for line in report.lines():
         _echo(line)
     return 0 if report.ok else 1
