@@ -15,8 +15,7 @@ from PySide6.QtCore import QObject, Signal
 
 from core.context import AppContext
 from core.errors import IdfsrError
-from core.faces import manual
-from core.people import edits, history, strangers
+from core.people import edits, history, manual, strangers
 
 T = TypeVar("T")
 

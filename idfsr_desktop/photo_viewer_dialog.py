@@ -24,12 +24,12 @@ from PySide6.QtWidgets import (
 from core.context import AppContext
 from core.errors import IdfsrError
 from core.faces.backends import face_backend
-from core.faces.manual import add_manual_face
 from core.faces.scan import MANUAL
 from core.faces.service import get_face
 from core.jobs import CancelToken, ProgressCallback
 from core.library.browse import PhotoFace, photo_faces
 from core.library.service import PhotoInfo
+from core.people.manual import add_manual_face
 from core.people.service import list_people
 from idfsr_desktop.before_after_widget import FaceMark
 from idfsr_desktop.face_name_menu import FaceNameMenu

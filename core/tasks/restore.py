@@ -31,11 +31,11 @@ from core.context import AppContext
 from core.db.models import Photo
 from core.errors import IdfsrError, ImageReadError, JobCancelled
 from core.faces.backends import face_backend
-from core.faces.manual import drawn_faces, with_drawn_faces
 from core.faces.types import DetectedFace, FaceBackend
 from core.fsutil import display_path, sha256_file
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from core.library.imageio import inspect_image, load_image, suffix_supported
+from core.people.manual import drawn_faces, with_drawn_faces
 from core.people.service import resolve_person
 from core.restore import compose, outputs
 from core.restore.encoding import app_version, encode_image, png_bytes, read_source_info

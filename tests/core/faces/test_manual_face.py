@@ -16,11 +16,11 @@ from core.db.models import Face, FaceEmbedding, Photo
 from core.errors import IdfsrError
 from core.faces.align import NEUTRAL_GREY
 from core.faces.backends import FACE_BACKEND
-from core.faces.manual import add_manual_face, remove_manual_face, template_landmarks
 from core.faces.scan import face_thumbnail_path, scan_faces
 from core.faces.service import face_thumbnail, get_face, list_faces
 from core.library.indexer import index_library
 from core.library.service import add_root
+from core.people.manual import add_manual_face, remove_manual_face, template_landmarks
 from core.people.recluster import recluster
 
 RED = (220, 40, 40)
