@@ -11,7 +11,7 @@ from squares_backend import SquaresBackend, squares_photo
 
 from core.context import AppContext
 from core.db.models import Photo
-from core.indexing import index_everything
+from core.faces.backends import FACE_BACKEND
 from core.library.browse import (
     PhotoFilter,
     PhotoOrder,
@@ -25,6 +25,7 @@ from core.library.search import DateSpan, month_of, parse_search, search_library
 from core.library.service import add_root
 from core.people.edits import rename
 from core.people.service import PersonInfo
+from core.tasks.indexing import index_everything
 
 RED, GREEN = (220, 40, 40), (40, 220, 40)
 
@@ -92,7 +93,7 @@ def _library(app: AppContext, tmp_path: Path) -> Path:
     squares_photo(root / "Paris trip" / "group.jpg", [(10, 10, 72, RED), (150, 40, 72, GREEN)])
     squares_photo(root / "Paris trip" / "undated.jpg", [(30, 24, 72, GREEN)])
     add_root(app, root)
-    app.cache["face_backend"] = SquaresBackend()
+    app.models.put(FACE_BACKEND, SquaresBackend())
     index_everything(app)
     with app.db.session() as s:
         for path in root.rglob("*.jpg"):
