@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import exists, false, func, or_
 
-from core.context import AppContext
 from core.db.models import Face, FacePerson, Photo
-from core.people.service import PersonInfo
 
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
           "september", "october", "november", "december")
@@ -53,12 +51,24 @@ class SearchTerm:
         return self.span is not None or self.month is not None
 
 
+class Named(Protocol):
+    """A person as the search reads one: an id and a name (None while unnamed)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str | None: ...
+
+
+P = TypeVar("P", bound=Named)
+
+
 @dataclass(frozen=True)
-class LibrarySearch:
+class LibrarySearch(Generic[P]):
     """What a search found: the people it names, and the terms every photo must match."""
 
     text: str
-    people: tuple[PersonInfo, ...]
+    people: tuple[P, ...]
     terms: tuple[SearchTerm, ...]
 
 
@@ -157,7 +167,7 @@ def _matching_folders(word: str, folders: list[str]) -> tuple[str, ...]:
     return tuple(sorted(outermost))
 
 
-def _term(word: str, people: Iterable[PersonInfo], folders: list[str]) -> SearchTerm:
+def _term(word: str, people: Iterable[Named], folders: list[str]) -> SearchTerm:
     span: DateSpan | None = None
     month: int | None = None
     if " " in word:  # "march 2019", joined by search_words
@@ -171,8 +181,9 @@ def _term(word: str, people: Iterable[PersonInfo], folders: list[str]) -> Search
     return SearchTerm(word, ids, _matching_folders(word, folders), span, month)
 
 
-def parse_search(text: str, people: list[PersonInfo], folders: list[str]) -> LibrarySearch:
-    """Resolve a search against the people and the folders of photos (`photo_folders`).
+def parse_search(text: str, people: Sequence[P], folders: list[str]) -> LibrarySearch[P]:
+    """Resolve a search against the people and the folders of photos (`browse.photo_folders`);
+    `core.people.search.search_library` gives it the library's own.
 
     The people found (by name) are those matched by every word that is not only a date: "obama 2019"
     and "obama march" find Obama, "barack obama" finds Barack Obama but not Michelle."""
@@ -186,13 +197,6 @@ def parse_search(text: str, people: list[PersonInfo], folders: list[str]) -> Lib
                            key=lambda p: ((p.name or "").casefold(), p.id)))
     return LibrarySearch(text.strip(), matched, terms)
 
-
-def search_library(ctx: AppContext, text: str) -> LibrarySearch:
-    """`parse_search` against the library's visible people and its folders."""
-    from core.library.browse import photo_folders  # browse imports this module
-    from core.people.service import list_people
-
-    return parse_search(text, list_people(ctx, best=0), photo_folders(ctx))
 
 
 def _day_start(day: date) -> datetime:

@@ -74,11 +74,7 @@ def _function_level_imports() -> list[tuple[str, int, str]]:
 # Imports inside a function that are not about a heavy library, each also an exception in
 # pyproject's [tool.importlinter] ignore_imports: AppContext.close ends the session
 # through core.safekeeping, which is above the context.
-ALLOWED = {("core/context.py", "from core.safekeeping import end_session"),
-           # Not yet in its layer (see pyproject): the search reads the people and folders.
-           ("core/library/search.py",
-            "from core.library.browse import photo_folders  # browse imports this module"),
-           ("core/library/search.py", "from core.people.service import list_people")}
+ALLOWED = {("core/context.py", "from core.safekeeping import end_session")}
 
 
 def test_no_function_level_import_of_a_project_module_dodges_a_cycle() -> None:

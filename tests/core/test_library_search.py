@@ -21,9 +21,10 @@ from core.library.browse import (
     photos_query,
     timeline_month,
 )
-from core.library.search import DateSpan, month_of, parse_search, search_library, search_words
+from core.library.search import DateSpan, month_of, parse_search, search_words
 from core.library.service import add_root
 from core.people.edits import rename
+from core.people.search import search_library
 from core.people.service import PersonInfo
 from core.tasks.indexing import index_everything
 
