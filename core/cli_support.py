@@ -21,6 +21,7 @@ from core.errors import IdfsrError, JobCancelled
 from core.fsutil import display_path
 from core.jobs import CancelToken, Progress, ProgressThrottle
 from core.paths import AppPaths
+from core.safekeeping import open_session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,7 +71,7 @@ def app_context(click_ctx: click.Context) -> AppContext:
     root = click_ctx.find_root()
     ctx = root.meta.get("idfsr.app")
     if ctx is None:
-        ctx = AppContext.open(root.params.get("home"))
+        ctx = open_session(root.params.get("home"))
         backend = root.params.get("face_backend")
         if backend:  # for this run only: not saved
             ctx.settings = ctx.settings.model_copy(update={"face_backend": backend})

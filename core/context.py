@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -36,13 +36,17 @@ class AppContext:
     clock: Callable[[], datetime] = field(default_factory=lambda: utcnow)
     # The DB's files as they were when opened: whether this session wrote (core.safekeeping).
     opened_stamp: Any = None
+    # Run by `close` before the DB closes, each in turn: the end of a user's session
+    # (core.safekeeping.open_session adds the export of the decisions and the backups).
+    on_close: list[Callable[[AppContext], object]] = field(default_factory=list)
 
     @classmethod
-    def open(cls, home: str | os.PathLike[str] | None = None, *,
-             checked: bool = False) -> AppContext:
+    def open(cls, home: str | os.PathLike[str] | None = None, *, checked: bool = False,
+             on_close: Iterable[Callable[[AppContext], object]] = ()) -> AppContext:
         """Resolve paths (`home` > $IDFSR_HOME > platform folders), load settings, check and
         open the DB (DatabaseDamaged, saying why, when it is damaged). `checked`: the caller
-        has just checked it (the app's start), so it is not read through twice."""
+        has just checked it (the app's start), so it is not read through twice. `on_close`:
+        what `close` runs first."""
         paths = AppPaths.resolve(home)
         try:
             paths.ensure()
@@ -51,7 +55,7 @@ class AppContext:
                              f"{exc.filename}); use a home folder you can write to") from exc
         settings = load_settings(paths.settings_file)
         db = Database.open(paths.db_file, check=not checked)
-        ctx = cls(paths=paths, settings=settings, db=db)
+        ctx = cls(paths=paths, settings=settings, db=db, on_close=list(on_close))
         ctx.opened_stamp = files_stamp(paths.db_file)
         ctx.apply_models_dir()
         return ctx
@@ -74,19 +78,14 @@ class AppContext:
         """Forget the loaded models, ending any child process one of them runs in."""
         self.models.drop_all()
 
-    def end_session(self) -> None:
-        """Keep the session's work safe: the decisions exported, a rolling backup when due
-        (core.safekeeping). Never raises: a failure is logged as a warning."""
-        from core.safekeeping import end_session
-
-        try:
-            end_session(self)
-        except Exception:  # a bug must not lose the session's close
-            logging.getLogger(__name__).exception("keeping the session's work safe failed")
-
     def close(self) -> None:
-        """Keep the session's work safe, release loaded models and the DB."""
-        self.end_session()
+        """Run the `on_close` calls (a failure is logged, never raised: it must not lose the
+        close), release loaded models and the DB."""
+        for call in self.on_close:
+            try:
+                call(self)
+            except Exception:
+                logging.getLogger(__name__).exception("closing the session: %r failed", call)
         self.release_models()
         self.db.close()
 

@@ -15,6 +15,7 @@ as a warning and the earlier ones stay as they were.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -96,3 +97,10 @@ def end_session(ctx: AppContext, *, now: datetime | None = None) -> SafekeepingR
         log.warning("%s", message)
         report.warnings.append(message)
     return report
+
+
+def open_session(home: str | os.PathLike[str] | None = None, *,
+                 checked: bool = False) -> AppContext:
+    """The app home opened for a user's session (a command, a run of the app): closing it
+    keeps the session's work safe (`end_session`). See `AppContext.open` for the rest."""
+    return AppContext.open(home, checked=checked, on_close=[end_session])

@@ -32,6 +32,7 @@ from core.library import service
 from core.library.imageio import load_image, suffix_supported
 from core.resources import demo_library_path
 from core.restore.report import FaceStatus, PhotoResult, RestoreStatus
+from core.safekeeping import open_session
 from core.tasks import demo
 
 # One old photo with the two people the demo names in it (fitted first) and strangers
@@ -107,7 +108,7 @@ def run_self_test(
     report = SelfTestReport(home=home)
     started = time.monotonic()
     try:
-        with _home(home) as folder, AppContext.open(folder) as ctx:
+        with _home(home) as folder, open_session(folder) as ctx:
             _run_and_check(ctx, report, progress, cancel)
     except Exception as exc:  # any failure is the verdict; the traceback is for the report
         report.add("error", False, f"{type(exc).__name__}: {exc}")

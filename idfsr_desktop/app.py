@@ -18,7 +18,6 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 
 from core import selftest
-from core.context import AppContext
 from core.db.errors import explain
 from core.db.health import check_database
 from core.db.types import utcnow
@@ -28,6 +27,7 @@ from core.people.service import resolve_person
 from core.repair_plan import plan_repair, rebuild_pending
 from core.resources import demo_library_path
 from core.restore.options import RestoreOptions
+from core.safekeeping import open_session
 from core.tasks.demo import CANDIDATES, FIT_STEPS, KNOWN_FACES, SAMPLE_STEPS
 from idfsr_desktop.database_repair_dialog import DatabaseRepairDialog
 from idfsr_desktop.icons import app_icon
@@ -309,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return 1  # the user quit: every file is as it was
         # Sound a moment ago: the check at open (a read of the whole file) is not run twice.
-        ctx = AppContext.open(args.home, checked=dialog is None)
+        ctx = open_session(args.home, checked=dialog is None)
     except IdfsrError as exc:
         QMessageBox.critical(None, APPLICATION, f"The app cannot start:\n\n{exc}")
         return 1

@@ -199,19 +199,19 @@ def build_damage_library(root: Path) -> dict:
     )
     from tests_support import make_jpeg
 
-    from core.context import AppContext
     from core.people import edits
+    from core.safekeeping import open_session
 
     ids = build_library(root / "home", root / "photos")
-    with AppContext.open(root / "home") as ctx:
+    with open_session(root / "home") as ctx:
         edits.rename(ctx, ids["carol"], "Caroline")
-    with AppContext.open(root / "home") as ctx:
+    with open_session(root / "home") as ctx:
         view = decisions_view(ctx)
     other = root / "other-photos"
     make_square_photos(other)
     for extra in range(6):
         make_jpeg(other / f"extra_{extra}.jpg", seed=100 + extra)
-    with AppContext.open(root / "other-home") as ctx:
+    with open_session(root / "other-home") as ctx:
         index_squares(ctx, other)
         edits.rename(ctx, 1, "Someone else")
     make_jpeg(root / "holiday.jpg", seed=7, size=(640, 480))
@@ -231,9 +231,10 @@ def files_of(db: Path) -> tuple[str | None, str | None]:
 def view_of(home: Path) -> dict:
     from decisions_support import decisions_view
 
-    from core.context import AppContext
+    from core.safekeeping import open_session
 
-    with AppContext.open(home) as ctx:
+
+    with open_session(home) as ctx:
         return decisions_view(ctx)
 
 
@@ -318,12 +319,12 @@ def _restore(home: Path) -> str:
 def _rebuild(home: Path) -> str:
     from datetime import UTC, datetime
 
-    from core.context import AppContext
     from core.paths import AppPaths
     from core.repair import finish_rebuild, start_rebuild
+    from core.safekeeping import open_session
 
     start_rebuild(AppPaths.resolve(home), now=datetime.now(UTC))
-    with AppContext.open(home) as ctx:
+    with open_session(home) as ctx:
         report = finish_rebuild(ctx)
     assert report.decisions is not None and report.decisions["faces_missing"] == 0
     return "rebuild"
@@ -332,11 +333,11 @@ def _rebuild(home: Path) -> str:
 def _salvage(home: Path) -> str:
     from datetime import UTC, datetime
 
-    from core.context import AppContext
     from core.errors import IdfsrError
     from core.paths import AppPaths
     from core.repair import finish_rebuild, salvage_library
     from core.repair_plan import rebuild_pending
+    from core.safekeeping import open_session
 
     paths = AppPaths.resolve(home)
     try:
@@ -346,7 +347,7 @@ def _salvage(home: Path) -> str:
         _restore(home)
         return "salvage refused, restore"
     if rebuild_pending(paths.db_file) is not None:
-        with AppContext.open(home) as ctx:
+        with open_session(home) as ctx:
             finish_rebuild(ctx)
         return "salvage, index"
     return "salvage"

@@ -19,6 +19,7 @@ from core.library.service import add_root
 from core.people import edits
 from core.people.decisions_file import export_decisions
 from core.people.service import list_people
+from core.safekeeping import open_session
 from core.tasks.indexing import index_everything
 
 COLOURS = {"red": (220, 40, 40), "green": (40, 220, 40), "blue": (60, 60, 230),
@@ -104,7 +105,7 @@ def make_decisions(ctx: AppContext) -> dict[str, int]:
 def build_library(home: Path, photos: Path) -> dict[str, int]:
     """A closed home whose library is indexed and holds every kind of decision."""
     make_square_photos(photos)
-    with AppContext.open(home) as ctx:
+    with open_session(home) as ctx:
         index_squares(ctx, photos)
         ids = make_decisions(ctx)
         assert len(list_people(ctx, include_hidden=True)) >= 5

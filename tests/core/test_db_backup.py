@@ -27,7 +27,7 @@ from core.db.backup import (
 from core.db.files import export_file, partial_backups_of
 from core.people import edits
 from core.people.decisions_file import read_decisions
-from core.safekeeping import end_session
+from core.safekeeping import end_session, open_session
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -49,7 +49,7 @@ def home(tmp_path: Path) -> Path:
 
 
 def _session(home: Path, clock: FakeClock, action=None) -> None:  # noqa: ANN001
-    ctx = AppContext.open(home)
+    ctx = open_session(home)
     ctx.clock = clock
     try:
         if action is not None:
@@ -156,7 +156,7 @@ def test_settings_turn_backups_off_and_choose_how_many(home: Path) -> None:
     clock = FakeClock(T0)
     for b in _auto(home):
         b.path.unlink()
-    ctx = AppContext.open(home)
+    ctx = open_session(home)
     ctx.clock = clock
     ctx.settings.backups.enabled = False
     ctx.close()
@@ -188,7 +188,7 @@ def test_a_full_disk_stops_a_backup_and_keeps_the_earlier(home: Path,
     # At the end of a session it is a warning, never a failure of the session.
     for b in _auto(home):
         b.path.unlink()
-    ctx = AppContext.open(home)
+    ctx = open_session(home)
     ctx.clock = FakeClock(T0)
     report = end_session(ctx)
     ctx.db.close()
@@ -288,7 +288,7 @@ def test_forgetting_someone_scrubs_the_rolling_backups_and_the_export(home: Path
     export = export_file(db)
     assert _auto(home) and all(b"Alice" in b.path.read_bytes() for b in _auto(home))
     assert b"Alice" in export.read_bytes()
-    with AppContext.open(home) as ctx:
+    with open_session(home) as ctx:
         report = forget_person(ctx, resolve_person(ctx, "Alice"))
         assert report.backups_scrubbed == [str(b.path) for b in _auto(home)]
         assert not export.exists()  # gone at once; written again from the live DB at the end

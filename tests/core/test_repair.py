@@ -14,7 +14,6 @@ from click.testing import CliRunner
 from decisions_support import PaletteBackend, build_library, decisions_view, file_digest
 
 from core.cli import main
-from core.context import AppContext
 from core.db.backup import list_backups
 from core.db.files import damaged_of, export_file
 from core.db.health import check_database
@@ -26,6 +25,7 @@ from core.people import edits
 from core.people.service import resolve_person
 from core.repair import finish_rebuild, restore_backup, salvage_library, start_rebuild
 from core.repair_plan import plan_repair, rebuild_pending
+from core.safekeeping import open_session
 
 PAGE = 4096
 NOW = datetime.now(UTC) + timedelta(days=3)
@@ -37,9 +37,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     (no new backup: at most one a day), Carol renamed: only the export has that."""
     root = tmp_path_factory.mktemp("repair")
     ids = build_library(root / "home", root / "photos")
-    with AppContext.open(root / "home") as ctx:
+    with open_session(root / "home") as ctx:
         edits.rename(ctx, ids["carol"], "Caroline")
-    with AppContext.open(root / "home") as ctx:
+    with open_session(root / "home") as ctx:
         view = decisions_view(ctx)
     return root, {"ids": ids, "view": view}
 
@@ -68,7 +68,7 @@ def _files(folder: Path) -> dict[str, str | None]:
 
 
 def _view(home: Path) -> dict:
-    with AppContext.open(home) as ctx:
+    with open_session(home) as ctx:
         return decisions_view(ctx)
 
 
@@ -98,7 +98,7 @@ def test_restore_brings_back_the_backup_and_the_newer_decisions(home: Path, temp
     assert file_digest(kept) == damaged and kept.name.startswith("library.db.damaged-")
     assert check_database(db, full=True).state == "ok"
     assert not (home / "cache" / "faces").exists()  # face ids may now name other faces
-    with AppContext.open(home) as ctx:  # ids are kept, and no id is ever given twice
+    with open_session(home) as ctx:  # ids are kept, and no id is ever given twice
         assert resolve_person(ctx, "Caroline") == expected["ids"]["carol"]
         assert edits.new_person(ctx, [1]) > expected["ids"]["carol"]
 
@@ -170,7 +170,7 @@ def test_rebuild_indexes_again_and_reapplies_the_export(home: Path, template) ->
     paths = AppPaths.resolve(home)
     started = start_rebuild(paths, now=NOW)
     assert "1 folder(s)" in started.message and rebuild_pending(db) is not None
-    with AppContext.open(home) as ctx:
+    with open_session(home) as ctx:
         ctx.models.put(FACE_BACKEND, PaletteBackend())
         token = CancelToken()
         token.cancel()

@@ -30,6 +30,7 @@ from core.people.decisions_file import (
 )
 from core.people.decisions_import import import_decisions
 from core.people.service import list_people
+from core.safekeeping import open_session
 
 
 @pytest.fixture
@@ -40,14 +41,14 @@ def built(tmp_path: Path) -> tuple[Path, Path, dict[str, int]]:
 
 def _fresh(tmp_path: Path, photos: Path, name: str = "fresh") -> AppContext:
     """The same photos, indexed from scratch in another home: no decision at all."""
-    ctx = AppContext.open(tmp_path / name)
+    ctx = open_session(tmp_path / name)
     index_squares(ctx, photos)
     return ctx
 
 
 def test_export_holds_every_kind_of_decision_keyed_by_content(built) -> None:
     home, photos, ids = built
-    with AppContext.open(home) as ctx:
+    with open_session(home) as ctx:
         data = export_decisions(ctx)
     assert summary(data) == {"people": 4, "named": 3, "hidden": 1, "faces": 16,
                              "decided_faces": 3, "rejections": 2, "unassigned": 1}
@@ -69,7 +70,7 @@ def test_export_holds_every_kind_of_decision_keyed_by_content(built) -> None:
 def test_decisions_come_back_on_the_same_photos_indexed_from_scratch(
         built, tmp_path: Path) -> None:
     home, photos, _ = built
-    with AppContext.open(home) as ctx:
+    with open_session(home) as ctx:
         before = decisions_view(ctx)
         data = export_decisions(ctx)
     with _fresh(tmp_path, photos) as fresh:
@@ -89,7 +90,7 @@ def test_decisions_come_back_on_the_same_photos_indexed_from_scratch(
 
 def test_keep_ids_gives_persons_their_own_ids_back(built, tmp_path: Path) -> None:
     home, photos, ids = built
-    with AppContext.open(home) as ctx:
+    with open_session(home) as ctx:
         data = export_decisions(ctx)
     with _fresh(tmp_path, photos) as fresh:
         import_decisions(fresh, data, keep_ids=True)
@@ -102,7 +103,7 @@ def test_keep_ids_gives_persons_their_own_ids_back(built, tmp_path: Path) -> Non
 
 def test_boxes_found_again_by_another_detector_still_match(built, tmp_path: Path) -> None:
     home, photos, _ = built
-    with AppContext.open(home) as ctx:
+    with open_session(home) as ctx:
         before = decisions_view(ctx)
         data = export_decisions(ctx)
     shifted = json.loads(json.dumps(data))
@@ -118,7 +119,7 @@ def test_boxes_found_again_by_another_detector_still_match(built, tmp_path: Path
 
 def test_faces_of_photos_this_library_lacks_are_counted_missing(built, tmp_path: Path) -> None:
     home, photos, _ = built
-    with AppContext.open(home) as ctx:
+    with open_session(home) as ctx:
         data = export_decisions(ctx)
     alice = next(p for p in data["people"] if p["name"] == "Alice")
     lost = [f for f in alice["faces"]][:2]
@@ -133,7 +134,7 @@ def test_this_librarys_own_decisions_stand_against_members(built, tmp_path: Path
     """A face the export lists only as a member (the clustering put it there) does not
     override what the user of the importing library decided about it."""
     home, photos, _ = built
-    with AppContext.open(home) as ctx:
+    with open_session(home) as ctx:
         data = export_decisions(ctx)
     from core.faces.service import list_faces
     from core.people import edits
@@ -153,7 +154,7 @@ def test_this_librarys_own_decisions_stand_against_members(built, tmp_path: Path
 
 def test_digest_follows_the_decisions_only(built) -> None:
     home, _, ids = built
-    with AppContext.open(home) as ctx:
+    with open_session(home) as ctx:
         first = export_decisions(ctx)
         second = export_decisions(ctx)
         assert first["exported_at"] != second["exported_at"] or first == second
@@ -188,7 +189,7 @@ def test_cli_export_then_import_into_another_home(built, tmp_path: Path) -> None
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["people"] == 4
     data = read_decisions(out)
-    with AppContext.open(home) as ctx:
+    with open_session(home) as ctx:
         before = decisions_view(ctx)
     _fresh(tmp_path, photos, "other").close()
     other = tmp_path / "other"
@@ -196,7 +197,7 @@ def test_cli_export_then_import_into_another_home(built, tmp_path: Path) -> None
                          catch_exceptions=False)
     assert done.exit_code == 0, done.output
     assert "4 people" in done.output and "0 faces not found" in done.output
-    with AppContext.open(other) as ctx:
+    with open_session(other) as ctx:
         assert decisions_view(ctx) == before
     assert data["format"] == "idfsr-people-decisions"
 
