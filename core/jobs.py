@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, Protocol, TypeVar
 
 from core.errors import JobCancelled
 
@@ -91,3 +92,18 @@ class CancelToken:
         """Raise JobCancelled if cancel() was called."""
         if self._event.is_set():
             raise JobCancelled()
+
+
+T = TypeVar("T")
+
+
+class JobExecutor(Protocol):
+    """Where a job runs: `run(fn, *args, progress=, cancel=, **kwargs)` calls
+    fn(ctx, *args, progress=..., cancel=..., **kwargs) with a context of its own and returns
+    what fn returned (core.child_process: InProcess here, ChildProcess in a child)."""
+
+    def run(self, fn: Callable[..., T], *args: Any, progress: ProgressCallback = no_progress,
+            cancel: CancelToken | None = None, **kwargs: Any) -> T:
+        """fn's result, run with a context."""
+        ...
+

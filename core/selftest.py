@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.child_process import ChildProcess, check_job
 from core.context import AppContext
-from core.engine_process import EngineProcess
 from core.faces import service as face_service
 from core.faces.child_calls import ChildCalls
 from core.faces.dlib_embedder import DlibEmbedder, DlibRecognizer
@@ -154,10 +154,10 @@ def _run_and_check(ctx: AppContext, report: SelfTestReport, progress: ProgressCa
 def _check_child_processes(ctx: AppContext, report: SelfTestReport) -> None:
     """The desktop app runs jobs and GIL-holding face models in child processes; a frozen
     app starts those through its own executable, so check that they start and answer."""
-    engine = EngineProcess(ctx.paths.home)
+    engine = ChildProcess(ctx.paths.home)
     child = ChildCalls()
     try:
-        ran = engine.run("core.engine_process:check_job", 2)
+        ran = engine.run(check_job, 2)
         embedder = DlibEmbedder(DlibRecognizer(child=child))
         vector = embedder.embed_chips([np.full((150, 150, 3), 128, np.uint8)])
         report.add("workers", ran["pid"] != os.getpid() and vector.shape == (1, 128),

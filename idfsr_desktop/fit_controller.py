@@ -1,49 +1,42 @@
 """Identity fitting from the GUI: one person at a time through the shared task runner.
 
-`core.tasks.fitting` (fit_person, person_identity, fit_status) is the engine; until it is part
-of the installation the controller says so (`available` is False, with the reason)
-instead of failing to import. Fitting saturates the machine, so fits queue and run one
-after another; each is a task of its own in the Jobs page, cancellable on its own.
-
-In the app (an interactive context) the installed engine runs in a child process
-(core.engine_process), so torch never runs in the window's process; a stand-in engine
-given through `set_engine` (tests) runs in the task's thread.
+`core.tasks.fitting` (fit_person, fit_status) is the engine. Fitting saturates the machine, so
+fits queue and run one after another; each is a task of its own in the Jobs page,
+cancellable on its own. Where a fit runs (the app's child process, or here) is the
+JobPlacement's call; a stand-in engine (tests) is given through `set_engine`.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from core.context import AppContext
-from core.engine_process import EngineProcess
 from core.jobs import CancelToken, JobState, Progress, ProgressCallback
 from core.model_status import RestorationModel, restoration_model
+from core.tasks.fitting import FitOutcome, fit_person, fit_status
 from idfsr_desktop.eta import Estimator, duration_text
+from idfsr_desktop.job_placement import JobKind, JobPlacement
 from idfsr_desktop.task_runner import TaskHandle, TaskRunner
 
 
-def _find_engine() -> ModuleType | None:
-    """core.tasks.fitting, or None where this installation lacks it (nothing else is swallowed)."""
-    try:
-        return importlib.import_module("core.tasks.fitting")
-    except ModuleNotFoundError as exc:
-        if exc.name != "core.tasks.fitting":
-            raise
-        return None
+@dataclass(frozen=True)
+class FitEngine:
+    """The two calls fitting needs, with core.tasks.fitting's signatures."""
+
+    fit_person: Callable[..., Any]  # (ctx, person_id, *, device, steps, progress, cancel)
+    fit_status: Callable[[AppContext, str], Mapping[int, Path]]  # (ctx, model sha256)
 
 
-CORE_FITTING = _find_engine()
+CORE_ENGINE = FitEngine(fit_person, fit_status)
 FIT_STAGE = "fit"  # core's progress stage of the optimisation itself (the other stages
 # load the model, read the person's photos and check identity before and after)
-UNAVAILABLE = ("Identity fitting is not part of this installation: its engine "
-               "(core.tasks.fitting) is missing.")
+UNAVAILABLE = "Identity fitting is switched off in this installation."
 NO_MODEL = ("No restoration model is installed, so there is nothing to fit identities to. "
             "Train one with `idfsr train`, or install a release that bundles it.")
 
@@ -55,7 +48,7 @@ class FitState:
     status: JobState
     label: str
     estimator: Estimator = field(default_factory=Estimator)
-    outcome: Any = None  # core.tasks.fitting.FitOutcome once done
+    outcome: FitOutcome | None = None  # once done
     message: str = ""  # why it failed
     handle: TaskHandle | None = None
 
@@ -100,11 +93,15 @@ class FitController(QObject):
     changed = Signal(int)  # a person's state changed; -1: possibly everyone's
 
     def __init__(self, ctx: AppContext, runner: TaskRunner, parent: QObject | None = None, *,
-                 fitting: ModuleType | None = CORE_FITTING) -> None:
+                 engine: FitEngine | None = CORE_ENGINE,
+                 placement: JobPlacement | None = None) -> None:
+        """`placement`: where fits run (default: a placement of this controller's own)."""
         super().__init__(parent)
         self._ctx = ctx
         self._runner = runner
-        self.fitting = fitting
+        self.fitting = engine
+        self._placement = placement or JobPlacement(ctx)
+        self._owns_placement = placement is None
         self.device = ctx.settings.device  # "auto", "cpu", "cuda", "mps"
         self.steps: int | None = None  # None: core's default
         self.model: RestorationModel | None = None
@@ -116,7 +113,6 @@ class FitController(QObject):
         self._durations: list[float] = []  # of this session's finished fits
         self._batch = 0  # fits queued since the queue was last empty
         self._closed = False
-        self._engine: EngineProcess | None = None  # started with the first fit
 
     # ---- what the views ask ----------------------------------------------------------------
 
@@ -197,10 +193,10 @@ class FitController(QObject):
         if self._current is not None:
             self.cancel(self._current)
 
-    def set_engine(self, fitting: ModuleType | None) -> None:
+    def set_engine(self, engine: FitEngine | None) -> None:
         """Use this fitting engine (tests, or None to switch fitting off); re-reads who is
         fitted."""
-        self.fitting = fitting
+        self.fitting = engine
         self.changed.emit(-1)
         self.refresh_fitted()
 
@@ -222,21 +218,20 @@ class FitController(QObject):
                                    on_finished=self._on_fitted_status)
 
     def shutdown(self) -> None:
-        """Drop the queue, stop the running fit and end the fitting process."""
+        """Drop the queue and stop the running fit (and the placement's child, if it is this
+        controller's own)."""
         self._closed = True
         self._queue.clear()
-        if self._engine is not None:
-            self._engine.close()
+        if self._current is not None:
+            self.cancel(self._current)
+        if self._owns_placement:
+            self._placement.close()
 
     def _fit_job(self, person_id: int, device: str | None) -> functools.partial[Any]:
         assert self.fitting is not None
-        if self.fitting is CORE_FITTING and self._ctx.interactive:
-            if self._engine is None:
-                self._engine = EngineProcess(self._ctx.paths.home)
-            return functools.partial(self._engine.run, "core.tasks.fitting:fit_person", person_id,
-                                     device=device, steps=self.steps)
-        return functools.partial(self.fitting.fit_person, self._ctx, person_id, device=device,
-                                 steps=self.steps)
+        executor = self._placement.executor(JobKind.FIT)
+        return functools.partial(executor.run, self.fitting.fit_person, person_id,
+                                 device=device, steps=self.steps)
 
     # ---- running ----------------------------------------------------------------------------
 
@@ -265,7 +260,7 @@ class FitController(QObject):
         self._states[person_id].estimator.update(report)
         self.changed.emit(person_id)
 
-    def _on_finished(self, person_id: int, outcome: Any) -> None:
+    def _on_finished(self, person_id: int, outcome: FitOutcome) -> None:
         state = self._states[person_id]
         state.status, state.outcome = JobState.DONE, outcome
         self._durations.append(float(getattr(outcome, "seconds", 0.0)) or state.estimator.elapsed())

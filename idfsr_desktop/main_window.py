@@ -48,6 +48,7 @@ from idfsr_desktop.first_run_widget import FirstRunWidget
 from idfsr_desktop.fit_controller import FitController
 from idfsr_desktop.fit_panel_widget import LEARN_TIP
 from idfsr_desktop.icons import app_icon, tinted_icon
+from idfsr_desktop.job_placement import JobPlacement
 from idfsr_desktop.jobs_widget import JobsWidget
 from idfsr_desktop.library_widget import LibraryWidget
 from idfsr_desktop.model_status_widget import ModelStatusWidget
@@ -126,11 +127,11 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.ctx = ctx
         # The event loop must not wait on code holding the GIL: face extensions and torch
-        # jobs run in child processes (core.faces.child_calls, core.engine_process).
-        ctx.interactive = True
+        # jobs run in child processes (see job_placement).
+        self.placement = JobPlacement.for_window(ctx)
         self.runner = TaskRunner(self)
         self.editor = PeopleEditor(ctx, self)
-        self.fits = FitController(ctx, self.runner, self)
+        self.fits = FitController(ctx, self.runner, self, placement=self.placement)
         self.index_task: TaskHandle | None = None
         self.recluster_task: TaskHandle | None = None
         self._name_demo: Path | None = None  # the demo library, to name once it is indexed
@@ -145,7 +146,7 @@ class MainWindow(QMainWindow):
         self.library.open_demo_requested.connect(self.open_demo_library)
         self.library.person_requested.connect(self.open_person)
         self.people = PeopleWidget(ctx, self.runner, self.editor, self.fits)
-        self.restorer = RestoreController(ctx, self.runner, self)
+        self.restorer = RestoreController(ctx, self.runner, self, placement=self.placement)
         self.restorer.failed.connect(self.show_error)
         self.restore = RestoreWidget(ctx, self.restorer)
         self.restorer.prune_old_work()
@@ -677,6 +678,7 @@ class MainWindow(QMainWindow):
         self.save_geometry()
         self.fits.shutdown()
         self.restorer.shutdown()
+        self.placement.close()
         self.runner.shutdown()
         self.library.shutdown()
         self.people.shutdown()

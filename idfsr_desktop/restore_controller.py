@@ -5,8 +5,8 @@ A photo joins the queue, its faces are found and matched (`find_faces`, one phot
 no model loaded), the user may change who each face is, then a run restores the chosen
 photos into a working folder (`restore_photos` with the choices for each photo's path).
 Nothing leaves the work folder until the user saves a result (`save_restored`, which
-never replaces a file); originals are only ever read. In the app (an interactive context)
-runs happen in a child process (core.engine_process): torch never runs in the window's.
+never replaces a file); originals are only ever read. Where a run happens (in the app, a
+child process, so torch never runs in the window's) is the JobPlacement's call.
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader
 
 from core.context import AppContext
-from core.engine_process import EngineProcess
 from core.errors import IdfsrError
-from core.jobs import CancelToken, Progress, ProgressCallback
+from core.jobs import CancelToken, JobExecutor, Progress, ProgressCallback
 from core.restore.options import NOBODY, PersonChoice, RestoreOptions
 from core.restore.report import FaceResult, PhotoResult, RestoreReport
 from core.restore.save_as import Saved, save_restored
 from core.tasks.recompose import candidate_paths, chosen_index, recompose
 from core.tasks.restore import collect_inputs, find_faces, restore_photos
 from core.work_cache import Pruned, WorkUsage, prune, usage, work_folder
+from idfsr_desktop.job_placement import JobKind, JobPlacement
 from idfsr_desktop.restore_words import outcome_text
 from idfsr_desktop.task_runner import TaskHandle, TaskRunner
 
@@ -82,9 +82,9 @@ class QueuedPhoto:
                      for face, pid in sorted(self.choices.items()))
 
 
-def _find_job(ctx: AppContext, path: Path, *, progress: ProgressCallback,
+def _find_job(executor: JobExecutor, path: Path, *, progress: ProgressCallback,
               cancel: CancelToken) -> tuple[PhotoResult, QImage]:
-    found = find_faces(ctx, path, progress=progress, cancel=cancel)
+    found = executor.run(find_faces, path, progress=progress, cancel=cancel)
     return found, read_image(path)
 
 
@@ -111,23 +111,20 @@ def read_result_images(photo: PhotoResult) -> ResultImages:
     return ResultImages(read_image(photo.output or ""), crops, candidates)
 
 
-def _restore_job(ctx: AppContext, engine: EngineProcess | None, paths: list[Path], out_dir: Path,
+def _restore_job(executor: JobExecutor, paths: list[Path], out_dir: Path,
                  options: RestoreOptions, *, progress: ProgressCallback, cancel: CancelToken
                  ) -> tuple[RestoreReport, dict[str, ResultImages]]:
-    if engine is not None:
-        report = engine.run("core.tasks.restore:restore_photos", paths, out_dir, options,
-                            progress=progress, cancel=cancel)
-    else:
-        report = restore_photos(ctx, paths, out_dir, options, progress=progress, cancel=cancel)
+    report = executor.run(restore_photos, paths, out_dir, options, progress=progress,
+                          cancel=cancel)
     images = {photo.source: read_result_images(photo) for photo in report.photos
               if photo.output is not None}
     return report, images
 
 
-def _recompose_job(ctx: AppContext, result: PhotoResult, choices: dict[int, int], *,
+def _recompose_job(executor: JobExecutor, result: PhotoResult, choices: dict[int, int], *,
                    progress: ProgressCallback, cancel: CancelToken
                    ) -> tuple[PhotoResult, ResultImages]:
-    done = recompose(ctx, result, choices, progress=progress, cancel=cancel)
+    done = executor.run(recompose, result, choices, progress=progress, cancel=cancel)
     return done, read_result_images(done)
 
 
@@ -141,17 +138,19 @@ class RestoreController(QObject):
     summary = Signal(str)  # how a run ended, in words (for the status bar)
     saved = Signal(object, object)  # QueuedPhoto, Saved: a Save As is written
 
-    def __init__(self, ctx: AppContext, runner: TaskRunner, parent: QObject | None = None
-                 ) -> None:
+    def __init__(self, ctx: AppContext, runner: TaskRunner, parent: QObject | None = None,
+                 *, placement: JobPlacement | None = None) -> None:
+        """`placement`: where runs happen (default: a placement of this controller's own)."""
         super().__init__(parent)
         self._ctx = ctx
         self._runner = runner
+        self._placement = placement or JobPlacement(ctx)
+        self._owns_placement = placement is None
         self.photos: list[QueuedPhoto] = []
         self.task: TaskHandle | None = None  # the running restore
         self.running_photos: list[QueuedPhoto] = []  # the run's photos, in the engine's order
         self._finding: QueuedPhoto | None = None
         self._closed = False
-        self._engine: EngineProcess | None = None  # started with the first run
 
     # ---- the queue ------------------------------------------------------------------------
 
@@ -186,7 +185,8 @@ class RestoreController(QObject):
     @property
     def worker_pid(self) -> int | None:
         """The restoring child process's id while it runs (None: none started)."""
-        return self._engine.pid if self._engine is not None else None
+        child = self._placement.child
+        return child.pid if child is not None else None
 
     def is_idle(self) -> bool:
         """Whether no face search or restore runs."""
@@ -247,7 +247,9 @@ class RestoreController(QObject):
         self._finding = photo
         photo.status = "finding"
         self.changed.emit(photo)
-        self._runner.submit(functools.partial(_find_job, self._ctx, photo.path),
+        job = functools.partial(_find_job, self._placement.executor(JobKind.FIND_FACES),
+                                photo.path)
+        self._runner.submit(job,
                             title=f"Finding faces in {photo.path.name}", listed=False,
                             on_finished=functools.partial(self._on_found, photo),
                             on_failed=functools.partial(self._on_find_failed, photo),
@@ -292,10 +294,8 @@ class RestoreController(QObject):
             self.changed.emit(photo)
         title = (f"Restoring {ready[0].path.name}" if len(ready) == 1
                  else f"Restoring {len(ready)} photos")
-        if self._engine is None and self._ctx.interactive:
-            self._engine = EngineProcess(self._ctx.paths.home)
-        job = functools.partial(_restore_job, self._ctx, self._engine, [p.path for p in ready],
-                                self.work_folder(), options)
+        job = functools.partial(_restore_job, self._placement.executor(JobKind.RESTORE),
+                                [p.path for p in ready], self.work_folder(), options)
         handle = self._runner.submit(
             job, title=title, on_progress=self.progress.emit,
             on_finished=functools.partial(self._on_restored, ready),
@@ -353,7 +353,8 @@ class RestoreController(QObject):
             return None
         photo.composing = True
         self.changed.emit(photo)
-        job = functools.partial(_recompose_job, self._ctx, result, {face: index})
+        job = functools.partial(_recompose_job, self._placement.executor(JobKind.RECOMPOSE),
+                                result, {face: index})
         return self._runner.submit(
             job, title=f"Composing {photo.path.name} again", listed=False,
             on_finished=functools.partial(self._on_recomposed, photo),
@@ -404,10 +405,12 @@ class RestoreController(QObject):
         self.saved.emit(photo, saved)
 
     def shutdown(self) -> None:
-        """Start nothing new, stop the running restore and end the restoring process."""
+        """Start nothing new and stop the running restore (and the placement's child, if it
+        is this controller's own)."""
         self._closed = True
-        if self._engine is not None:
-            self._engine.close()
+        self.cancel()
+        if self._owns_placement:
+            self._placement.close()
 
 
 def run_summary(photos: list[QueuedPhoto]) -> str:

@@ -153,7 +153,7 @@ def run_demo(
     if not restore:
         return report
     # Only now: these import torch, which the app's own process never needs to (indexing
-    # and naming the demo run there; see core.engine_process).
+    # and naming the demo run there; see idfsr_desktop.job_placement).
     from core.idfsr.checkpoint import DEFAULT_MODEL, model_search_path  # heavy: torch
 
     if not idfsr_available(ctx):

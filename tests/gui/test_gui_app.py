@@ -123,7 +123,7 @@ def test_self_test_flag_prints_the_report_and_exits_with_its_verdict(
 def test_the_window_process_never_imports_torch() -> None:
     """Importing torch holds the GIL for seconds: the window's modules and the jobs it runs
     in its own process (indexing, the demo's naming, finding faces) must not need it; fitting
-    and restoring run in core.engine_process's child."""
+    and restoring run in the app's child (core.child_process)."""
     import subprocess
     import sys
 
@@ -131,7 +131,7 @@ def test_the_window_process_never_imports_torch() -> None:
         "import sys\n"
         "import idfsr_desktop.app, idfsr_desktop.main_window, core.tasks.demo, core.tasks.fitting\n"
         "import core.tasks.restore, core.tasks.recompose, core.model_status\n"
-        "import core.engine_process, core.tasks.indexing, core.people.assign\n"
+        "import core.child_process, core.tasks.indexing, core.people.assign\n"
         "print(sorted(m for m in ('torch', 'diffusers', 'accelerate') if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

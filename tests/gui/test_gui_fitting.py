@@ -16,7 +16,7 @@ from pytestqt.qtbot import QtBot
 from core.context import AppContext
 from core.errors import IdfsrError
 from core.jobs import CancelToken, Progress, ProgressCallback
-from idfsr_desktop.fit_controller import NO_MODEL, UNAVAILABLE
+from idfsr_desktop.fit_controller import NO_MODEL, UNAVAILABLE, FitEngine
 from idfsr_desktop.main_window import MainWindow
 from idfsr_desktop.person_list_model import FitStateRole, FittedRole
 
@@ -78,7 +78,8 @@ def fake(people_window: MainWindow, app: AppContext, qtbot: QtBot) -> FakeFittin
     install_fake_model(app)
     engine = FakeFitting(app)
     fits = people_window.fits
-    fits.set_engine(engine)  # type: ignore[arg-type]
+    people_window.placement.in_child = frozenset()  # the stand-in's methods stay here
+    fits.set_engine(FitEngine(engine.fit_person, engine.fit_status))
     qtbot.waitUntil(lambda: fits.model_checked and fits.model is not None, timeout=30_000)
     people_window.page_actions[1].trigger()
     return engine

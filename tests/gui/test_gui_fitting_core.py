@@ -1,26 +1,25 @@
 """Identity fitting from the GUI with the real engine (core.tasks.fitting) and a tiny seeded
 model on the demo library: cancel a fit mid-way, fit another person to the end, see it on the
-card and on disk. Skipped where core.tasks.fitting is not installed."""
+card and on disk. The fit runs in the app's child process."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
+from restore_support import tiny_restoration_model
 
-fitting = pytest.importorskip("core.tasks.fitting")
-
-from restore_support import tiny_restoration_model  # noqa: E402
-
-from core.context import AppContext  # noqa: E402
-from core.idfsr.checkpoint import DEFAULT_MODEL  # noqa: E402
-from core.people.identity_store import person_identity  # noqa: E402
-from core.people.service import list_people  # noqa: E402
-from core.tasks.demo import run_demo  # noqa: E402
-from idfsr_desktop.main_window import MainWindow  # noqa: E402
-from idfsr_desktop.person_list_model import FittedRole  # noqa: E402
+from core.context import AppContext
+from core.idfsr.checkpoint import DEFAULT_MODEL
+from core.people.identity_store import person_identity
+from core.people.service import list_people
+from core.tasks.demo import run_demo
+from idfsr_desktop.fit_controller import CORE_ENGINE
+from idfsr_desktop.main_window import MainWindow
+from idfsr_desktop.person_list_model import FittedRole
 
 
 @pytest.fixture
@@ -39,7 +38,7 @@ def test_fit_with_cancel_then_to_the_end(qtbot: QtBot, demo_app: AppContext) -> 
     qtbot.addWidget(window)
     window.show()
     fits = window.fits
-    assert fits.fitting is fitting
+    assert fits.fitting is CORE_ENGINE
     qtbot.waitUntil(lambda: fits.model_checked, timeout=60_000)
     assert fits.model is not None and fits.available
     window.show_page("people")
@@ -51,6 +50,8 @@ def test_fit_with_cancel_then_to_the_end(qtbot: QtBot, demo_app: AppContext) -> 
     panel = window.people.person_page.fit_panel
     qtbot.mouseClick(panel.fit_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.status_label.text().startswith("Step "), timeout=120_000)
+    child = window.placement.child
+    assert child is not None and child.pid not in (None, os.getpid())  # torch stays out
     qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.status_label.text() == "Fitting was cancelled.",
                     timeout=60_000)
