@@ -59,7 +59,7 @@ from idfsr_desktop.person_list_model import display_name
 from idfsr_desktop.restore_controller import RestoreController
 from idfsr_desktop.restore_widget import RestoreWidget, dropped_paths
 from idfsr_desktop.settings_dialog import SettingsChange, SettingsDialog
-from idfsr_desktop.task_runner import TaskHandle, TaskRunner
+from idfsr_desktop.task_runner import TaskExecutor, TaskHandle, TaskRunner
 from idfsr_desktop.task_status_widget import TaskStatusWidget
 from idfsr_desktop.window_settings import window_settings
 
@@ -123,13 +123,15 @@ def recluster_text(report: ClusterReport) -> str:
 class MainWindow(QMainWindow):
     """One window over one AppContext; every action calls core, long ones through the runner."""
 
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None, *,
+                 tasks: TaskExecutor | None = None) -> None:
+        """`tasks`: where background tasks run (default: the runner's thread pool)."""
         super().__init__(parent)
         self.ctx = ctx
         # The event loop must not wait on code holding the GIL: face extensions and torch
         # jobs run in child processes (see job_placement).
         self.placement = JobPlacement.for_window(ctx)
-        self.runner = TaskRunner(self)
+        self.runner = TaskRunner(self, executor=tasks)
         self.editor = PeopleEditor(ctx, self)
         self.fits = FitController(ctx, self.runner, self, placement=self.placement)
         self.index_task: TaskHandle | None = None

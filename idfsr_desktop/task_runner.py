@@ -1,19 +1,34 @@
-"""The one background-task adapter: runs core jobs in a QThreadPool, reports through signals.
+"""The one background-task adapter: runs core jobs on an executor, reports through signals.
 
 A job is a plain core function taking `progress` and `cancel` keyword arguments. Its
 outcome reaches the GUI thread as exactly one of `finished(result)`, `failed(message)`
-or `cancelled()` on the task's handle; progress arrives as `progress(Progress)`,
-throttled so a job reporting every file cannot flood the event loop.
+or `cancelled()` on the task's handle (a TaskHandle[T] for a job returning T); progress
+arrives as `progress(Progress)`, throttled so a job reporting every file cannot flood the
+event loop.
+
+The work runs on a TaskExecutor: a QThreadPool in the app (ThreadPoolExecutor), or the
+GUI thread itself (InlineExecutor: tests that only need the outcome, not the threads,
+run it with `drain()` instead of waiting on a pool).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import (
+    QCoreApplication,
+    QObject,
+    QRunnable,
+    Qt,
+    QThreadPool,
+    QTimer,
+    Signal,
+    Slot,
+)
 
 from core.db.errors import explain
 from core.errors import IdfsrError, JobCancelled
@@ -24,7 +39,8 @@ log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress signals a second per task
 SHUTDOWN_WAIT_MS = 5000
 
-Job = Callable[..., Any]
+T = TypeVar("T")
+Job = Callable[..., T]  # called as job(progress=..., cancel=...)
 
 
 class _Relay(QObject):
@@ -36,11 +52,11 @@ class _Relay(QObject):
     cancelled = Signal(str)
 
 
-class TaskHandle(QObject):
+class TaskHandle(QObject, Generic[T]):
     """A submitted task: its title, its cancel token and the signals of its outcome."""
 
     progress = Signal(object)  # Progress
-    finished = Signal(object)  # whatever the job returned (a dataclass)
+    finished = Signal(object)  # T: whatever the job returned (a dataclass)
     failed = Signal(str)  # a message for the user
     cancelled = Signal()
     ended = Signal()  # after any of finished / failed / cancelled
@@ -117,16 +133,110 @@ class _ThrottledProgress:
             self._emit(report)
 
 
-class _TaskRunnable(QRunnable):
-    """Runs one job on a pool thread and reports through the relay."""
+class TaskExecutor(Protocol):
+    """Where the runner's work runs: `start(work)` runs it some time later, `wait` waits
+    (bounded) until all started work has ended."""
 
-    def __init__(self, job: Job, token: CancelToken, relay: _Relay) -> None:
+    def start(self, work: Callable[[], None]) -> None:
+        """Run `work()` soon."""
+        ...
+
+    def wait(self, timeout_ms: int) -> bool:
+        """Whether all started work ended within `timeout_ms`."""
+        ...
+
+
+class _Runnable(QRunnable):
+    def __init__(self, work: Callable[[], None]) -> None:
         super().__init__()
+        self._work = work
+
+    def run(self) -> None:
+        self._work()
+
+
+class ThreadPoolExecutor:
+    """The app's executor: a private QThreadPool."""
+
+    def __init__(self, max_threads: int = 4, parent: QObject | None = None) -> None:
+        self._pool = QThreadPool(parent)
+        self._pool.setMaxThreadCount(max_threads)
+
+    def start(self, work: Callable[[], None]) -> None:
+        """Run `work()` on a pool thread."""
+        self._pool.start(_Runnable(work))
+
+    def wait(self, timeout_ms: int) -> bool:
+        """Whether the pool's threads ended within `timeout_ms`."""
+        return bool(self._pool.waitForDone(timeout_ms))
+
+
+class InlineExecutor:
+    """Runs work in the GUI thread itself, no threads: on the next pass of the event loop
+    (`auto`), or at once with `drain()`, which also delivers the outcomes. For tests that
+    need a task's outcome, not its thread: no waiting on a pool, the same signals."""
+
+    def __init__(self, *, auto: bool = True) -> None:
+        """`auto`: also run pending work on the event loop's next pass (so code that waits
+        for a signal still sees it); without it, work waits for `drain()`."""
+        self.auto = auto
+        self._pending: deque[Callable[[], None]] = deque()
+        self._draining = False
+        self.ran = 0  # how many pieces of work ran so far
+
+    def start(self, work: Callable[[], None]) -> None:
+        """Keep `work` for the next drain."""
+        self._pending.append(work)
+        if self.auto:
+            QTimer.singleShot(0, self._drain_soon)
+
+    def _drain_soon(self) -> None:
+        if not self._draining:
+            self.drain()
+
+    @property
+    def pending(self) -> int:
+        """How many pieces of work wait to run."""
+        return len(self._pending)
+
+    def drain(self, limit: int = 10_000) -> int:
+        """Run the pending work, deliver the outcomes (the handles' signals and the callbacks
+        they call) with a pass of the event loop (what those callbacks deferred to it, such
+        as a zero-delay refresh), and again for whatever that started, until no work is
+        left; how many pieces ran."""
+        ran = 0
+        self._draining = True
+        try:
+            while True:
+                QCoreApplication.sendPostedEvents()  # the outcomes, queued by the relay
+                QCoreApplication.processEvents()
+                if not self._pending:
+                    break
+                while self._pending:
+                    if ran >= limit:
+                        raise RuntimeError(f"work kept starting more work ({limit} pieces)")
+                    self._pending.popleft()()
+                    ran += 1
+        finally:
+            self._draining = False
+        self.ran += ran
+        return ran
+
+    def wait(self, timeout_ms: int) -> bool:
+        """Run what is pending (there are no threads to wait for)."""
+        self.drain()
+        return True
+
+
+class _TaskRun:
+    """Runs one job and reports through the relay."""
+
+    def __init__(self, job: Job[Any], token: CancelToken, relay: _Relay) -> None:
         self._job = job
         self._token = token
         self._relay = relay
 
-    def run(self) -> None:
+    def __call__(self) -> None:
         relay = self._relay
         try:
             result = self._job(progress=_ThrottledProgress(relay.progress.emit), cancel=self._token)
@@ -147,35 +257,36 @@ class _TaskRunnable(QRunnable):
 
 
 class TaskRunner(QObject):
-    """Submits core jobs to a private thread pool and keeps track of the running ones."""
+    """Submits core jobs to its executor and keeps track of the running ones."""
 
     task_started = Signal(object)  # TaskHandle
 
-    def __init__(self, parent: QObject | None = None, *, max_threads: int = 4) -> None:
+    def __init__(self, parent: QObject | None = None, *, max_threads: int = 4,
+                 executor: TaskExecutor | None = None) -> None:
+        """`executor`: where jobs run (default: a private pool of `max_threads` threads)."""
         super().__init__(parent)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(max_threads)
-        self._active: set[TaskHandle] = set()
+        self.executor = executor or ThreadPoolExecutor(max_threads, self)
+        self._active: set[TaskHandle[Any]] = set()
         self._closed = False
 
     def submit(
         self,
-        job: Job,
+        job: Job[T],
         *,
         title: str,
-        on_finished: Callable[[Any], None] | None = None,
+        on_finished: Callable[[T], None] | None = None,
         on_failed: Callable[[str], None] | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         on_cancelled: Callable[[], None] | None = None,
         listed: bool = True,
-    ) -> TaskHandle:
+    ) -> TaskHandle[T]:
         """Run `job(progress=…, cancel=…)` in the background; callbacks run in the GUI thread.
 
         `listed=False` keeps a short helper task (a status check, a query) out of the
         status bar and the Jobs page; it still counts for `is_idle` and shutdown."""
         if self._closed:
             raise RuntimeError("the task runner has been shut down")
-        handle = TaskHandle(title, self)
+        handle: TaskHandle[T] = TaskHandle(title, self)
         for signal, callback in ((handle.finished, on_finished), (handle.failed, on_failed),
                                  (handle.progress, on_progress),
                                  (handle.cancelled, on_cancelled)):
@@ -193,10 +304,10 @@ class TaskRunner(QObject):
         self._active.add(handle)
         if listed:
             self.task_started.emit(handle)
-        self._pool.start(_TaskRunnable(job, handle.token, relay))
+        self.executor.start(_TaskRun(job, handle.token, relay))
         return handle
 
-    def active(self) -> list[TaskHandle]:
+    def active(self) -> list[TaskHandle[Any]]:
         """The tasks that have not ended yet."""
         return [h for h in self._active if h.running]
 
@@ -205,14 +316,14 @@ class TaskRunner(QObject):
         return not self._active
 
     def shutdown(self, timeout_ms: int = SHUTDOWN_WAIT_MS) -> bool:
-        """Cancel every task and wait (bounded) for the pool; True if all threads stopped."""
+        """Cancel every task and wait (bounded) for the executor; True if all work stopped."""
         self._closed = True
         for handle in list(self._active):
             handle.cancel()
-        stopped = self._pool.waitForDone(timeout_ms)
+        stopped = self.executor.wait(timeout_ms)
         if not stopped:
             log.warning("background tasks still running after %d ms at shutdown", timeout_ms)
         return bool(stopped)
 
-    def _forget(self, handle: TaskHandle) -> None:
+    def _forget(self, handle: TaskHandle[Any]) -> None:
         self._active.discard(handle)

@@ -15,6 +15,7 @@ from squares_backend import SquaresBackend, squares_photo
 from core.context import AppContext
 from core.faces.backends import FACE_BACKEND
 from idfsr_desktop.main_window import MainWindow
+from idfsr_desktop.task_runner import InlineExecutor
 
 MakePhotos = Callable[..., Path]
 
@@ -66,9 +67,20 @@ def many_photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def window(qtbot: QtBot, app: AppContext) -> Iterator[MainWindow]:
-    """A shown main window over the test's AppContext, shut down before the context closes."""
-    win = MainWindow(app)
+def tasks() -> InlineExecutor:
+    """Where the window's background tasks run: in the GUI thread, on the event loop's next
+    pass or at once by `tasks.drain()`, so a test waits on no thread pool."""
+    return InlineExecutor()
+
+
+@pytest.fixture
+def window(qtbot: QtBot, app: AppContext, tasks: InlineExecutor,
+           request: pytest.FixtureRequest) -> Iterator[MainWindow]:
+    """A shown main window over the test's AppContext, shut down before the context closes.
+    Its tasks run on `tasks`; a test marked `threaded` gets the real thread pool (for what
+    needs a task to run while the test acts: cancelling it, the window staying live)."""
+    threaded = request.node.get_closest_marker("threaded") is not None
+    win = MainWindow(app, tasks=None if threaded else tasks)
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
@@ -100,11 +112,23 @@ def people_window(qtbot: QtBot, window: MainWindow, app: AppContext,
     app.models.put(FACE_BACKEND, SquaresBackend())
     window.add_folder(str(squares_library))
     wait_until_indexed(qtbot, window)
-    qtbot.waitUntil(window.is_idle, timeout=20_000)
+    settle(qtbot, window, window.is_idle, timeout=20_000)
     return window
+
+
+def settle(qtbot: QtBot, window: MainWindow, done: Callable[[], bool],
+           timeout: int = 10_000) -> None:
+    """Until `done()`: the window's pending tasks run to the end when they run inline (and
+    `done()` must hold then), else waited for on the thread pool."""
+    executor = window.runner.executor
+    if isinstance(executor, InlineExecutor):
+        executor.drain()
+        assert done()
+    else:
+        qtbot.waitUntil(done, timeout=timeout)
 
 
 def wait_until_indexed(qtbot: QtBot, window: MainWindow, timeout: int = 60_000) -> None:
     """Until the window's indexing run has ended."""
-    qtbot.waitUntil(lambda: window.index_task is not None and not window.index_task.running,
-                    timeout=timeout)
+    settle(qtbot, window,
+           lambda: window.index_task is not None and not window.index_task.running, timeout)

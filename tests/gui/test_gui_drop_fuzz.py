@@ -15,12 +15,14 @@ from squares_backend import SquaresBackend
 from core.context import AppContext
 from core.faces.backends import FACE_BACKEND
 from idfsr_desktop.main_window import MainWindow
+from idfsr_desktop.task_runner import InlineExecutor
 
 SETTLED = {"ready", "no_faces", "error"}
 
 
 def test_the_corpus_dropped_on_the_restore_page(qtbot: QtBot, window: MainWindow,
-                                                app: AppContext, tmp_path: Path) -> None:
+                                                app: AppContext, tmp_path: Path,
+                                                tasks: InlineExecutor) -> None:
     app.models.put(FACE_BACKEND, SquaresBackend())  # the engine's handling, not a detector's
     files, damaged = build(tmp_path / "dropped ünï")
     # Every format, good and damaged; the odd (non-UTF-8) names included.
@@ -32,8 +34,8 @@ def test_the_corpus_dropped_on_the_restore_page(qtbot: QtBot, window: MainWindow
     controller = page.controller
     missing = set(chosen) - {p.path for p in controller.photos}
     assert not missing, missing
-    qtbot.waitUntil(lambda: all(p.status in SETTLED for p in controller.photos),
-                    timeout=120_000)
+    tasks.drain()
+    assert all(p.status in SETTLED for p in controller.photos)
     errors = [p for p in controller.photos if p.status == "error"]
     assert errors, "the corpus has files that cannot be read"
     for photo in errors:

@@ -20,12 +20,15 @@ from core.people.service import list_people, resolve_person
 from core.resources import demo_library_path
 from idfsr_desktop.main_window import MainWindow
 from idfsr_desktop.pack_licence_dialog import PackLicenceDialog
+from idfsr_desktop.task_runner import InlineExecutor
 
 
-def test_model_and_device_status(no_bundled_model: Path, qtbot: QtBot, window: MainWindow
+def test_model_and_device_status(no_bundled_model: Path, qtbot: QtBot, window: MainWindow,
+                                 tasks: InlineExecutor
                                  ) -> None:
     models = window.first_run.models
-    qtbot.waitUntil(lambda: models.report is not None, timeout=60_000)
+    tasks.drain()
+    assert models.report is not None
     assert models.faces_value.text().startswith("Embedded models")
     assert models.restoration_value.text().startswith("Not installed yet")
     device = models.report.device
@@ -36,7 +39,8 @@ def test_model_and_device_status(no_bundled_model: Path, qtbot: QtBot, window: M
 
 
 def test_a_pack_is_downloaded_only_after_its_licence_is_accepted(
-    qtbot: QtBot, window: MainWindow, app: AppContext, monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot, window: MainWindow, app: AppContext, monkeypatch: pytest.MonkeyPatch,
+    tasks: InlineExecutor
 ) -> None:
     installs: list[str] = []
 
@@ -47,7 +51,8 @@ def test_a_pack_is_downloaded_only_after_its_licence_is_accepted(
 
     monkeypatch.setattr(download_mod, "install_pack", fake_install)
     models = window.first_run.models
-    qtbot.waitUntil(lambda: models.report is not None, timeout=60_000)
+    tasks.drain()
+    assert models.report is not None
 
     qtbot.mouseClick(models.offer_button, Qt.MouseButton.LeftButton)
     dialog = window.findChild(PackLicenceDialog)
@@ -66,14 +71,14 @@ def test_a_pack_is_downloaded_only_after_its_licence_is_accepted(
     dialog.accept_box.setChecked(True)
     assert dialog.download_button.isEnabled()
     qtbot.mouseClick(dialog.download_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: installs == ["buffalo_l"], timeout=10_000)
-    qtbot.waitUntil(lambda: window.task_status.label.text().startswith("Installed buffalo_l"),
-                    timeout=10_000)
+    tasks.drain()
+    assert installs == ["buffalo_l"]
+    assert window.task_status.label.text().startswith("Installed buffalo_l")
     assert window.jobs.model.handle(0).title == "Downloading buffalo_l"
 
 
 def test_choose_several_folders_then_index(qtbot: QtBot, window: MainWindow, app: AppContext,
-                                           make_photos) -> None:
+                                           make_photos, tasks: InlineExecutor) -> None:
     first = window.first_run
     one, two = make_photos("one", 2), make_photos("two", 3)
     first.add_folder(str(one))
@@ -86,31 +91,33 @@ def test_choose_several_folders_then_index(qtbot: QtBot, window: MainWindow, app
     first.add_folder(str(one))
     qtbot.mouseClick(first.start_button, Qt.MouseButton.LeftButton)
     assert window.root.currentWidget() is window.main_area
-    qtbot.waitUntil(lambda: window.index_task is not None and not window.index_task.running,
-                    timeout=60_000)
+    tasks.drain()
+    assert window.index_task is not None and not window.index_task.running
     assert sorted(r.path for r in list_roots(app)) == sorted([str(one), str(two)])
     assert len(list_photos(app)) == 5
 
 
-def test_open_the_demo_library(qtbot: QtBot, window: MainWindow, app: AppContext) -> None:
+def test_open_the_demo_library(qtbot: QtBot, window: MainWindow, app: AppContext,
+                               tasks: InlineExecutor) -> None:
     qtbot.mouseClick(window.first_run.demo_button, Qt.MouseButton.LeftButton)
     assert window.root.currentWidget() is window.main_area
-    qtbot.waitUntil(lambda: window.index_task is not None and not window.index_task.running,
-                    timeout=60_000)
+    tasks.drain()
+    assert window.index_task is not None and not window.index_task.running
     assert [r.path for r in list_roots(app)] == [str(demo_library_path().resolve())]
     assert window.library.model.rowCount() == len(list(demo_library_path().rglob("*.jpg")))
     # Its people are named after their portrait folders, as `idfsr demo` names them.
     folders = sorted(p.name.replace("_", " ").title()
                      for p in (demo_library_path() / "portraits").iterdir())
-    qtbot.waitUntil(lambda: sorted(p.name for p in list_people(app) if p.name) == folders,
-                    timeout=30_000)
-    qtbot.waitUntil(window.is_idle, timeout=30_000)
+    tasks.drain()
+    assert sorted(p.name for p in list_people(app) if p.name) == folders
+    assert window.is_idle()
     assert window.task_status.label.text().startswith("Demo people named after their folders")
 
     # Indexing again later leaves the user's names alone.
     first = next(p for p in list_people(app) if p.name)
     rename(app, first.id, "Grandpa")
     window.start_indexing()
-    qtbot.waitUntil(lambda: not window.index_task.running, timeout=60_000)
-    qtbot.waitUntil(window.is_idle, timeout=30_000)
+    tasks.drain()
+    assert not window.index_task.running
+    assert window.is_idle()
     assert resolve_person(app, "Grandpa") == first.id

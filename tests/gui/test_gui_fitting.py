@@ -19,6 +19,7 @@ from core.jobs import CancelToken, Progress, ProgressCallback
 from idfsr_desktop.fit_controller import NO_MODEL, UNAVAILABLE, FitEngine
 from idfsr_desktop.main_window import MainWindow
 from idfsr_desktop.person_list_model import FitStateRole, FittedRole
+from idfsr_desktop.task_runner import InlineExecutor
 
 WEIGHTS = "diffusion_pytorch_model.safetensors"
 
@@ -91,6 +92,7 @@ def open_first_person(window: MainWindow) -> int:
     return person.id
 
 
+@pytest.mark.threaded  # watches the task while it runs
 def test_fit_one_person_shows_progress_then_the_result(
     qtbot: QtBot, people_window: MainWindow, app: AppContext, fake: FakeFitting
 ) -> None:
@@ -120,6 +122,7 @@ def test_fit_one_person_shows_progress_then_the_result(
     assert fake.calls == [(person_id, None)]  # the settings' device
 
 
+@pytest.mark.threaded  # watches the task while it runs
 def test_cancel_a_running_fit(qtbot: QtBot, people_window: MainWindow, app: AppContext,
                               fake: FakeFitting) -> None:
     window = people_window
@@ -138,6 +141,7 @@ def test_cancel_a_running_fit(qtbot: QtBot, people_window: MainWindow, app: AppC
     assert window.jobs.model.index(0, 2).data().startswith("Cancelled after")
 
 
+@pytest.mark.threaded  # watches the task while it runs
 def test_fit_all_runs_one_at_a_time_with_a_time_estimate(
     qtbot: QtBot, people_window: MainWindow, app: AppContext, fake: FakeFitting
 ) -> None:
@@ -163,6 +167,7 @@ def test_fit_all_runs_one_at_a_time_with_a_time_estimate(
     assert overview.fit_all() == 0
 
 
+@pytest.mark.threaded  # watches the task while it runs
 def test_cancel_fitting_drops_the_queue(qtbot: QtBot, people_window: MainWindow,
                                         app: AppContext, fake: FakeFitting) -> None:
     window = people_window
@@ -178,14 +183,14 @@ def test_cancel_fitting_drops_the_queue(qtbot: QtBot, people_window: MainWindow,
 
 
 def test_a_failed_fit_says_why(qtbot: QtBot, people_window: MainWindow, app: AppContext,
-                               fake: FakeFitting) -> None:
+                               fake: FakeFitting, tasks: InlineExecutor) -> None:
     window = people_window
     person_id = open_first_person(window)
     fake.fail[person_id] = f"none of person {person_id}'s 5 faces is usable for fitting"
     panel = window.people.person_page.fit_panel
     qtbot.mouseClick(panel.fit_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: panel.status_label.text().startswith("Fitting failed:"),
-                    timeout=10_000)
+    tasks.drain()
+    assert panel.status_label.text().startswith("Fitting failed:")
     assert "is usable for fitting" in panel.status_label.text()
     window.page_actions[3].trigger()  # Jobs
     jobs = window.jobs
@@ -195,11 +200,13 @@ def test_a_failed_fit_says_why(qtbot: QtBot, people_window: MainWindow, app: App
 
 
 def test_without_the_engine_or_a_model_fitting_is_offered_honestly(
-    no_bundled_model: Path, qtbot: QtBot, people_window: MainWindow, app: AppContext
+    no_bundled_model: Path, qtbot: QtBot, people_window: MainWindow, app: AppContext,
+    tasks: InlineExecutor
 ) -> None:
     window = people_window
     fits = window.fits
-    qtbot.waitUntil(lambda: fits.model_checked, timeout=30_000)
+    tasks.drain()
+    assert fits.model_checked
     person_id = open_first_person(window)
     panel = window.people.person_page.fit_panel
     if fits.fitting is not None:  # the engine is installed, the model is not (a new home)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt, QTimer
 from pytestqt.qtbot import QtBot
 
@@ -15,6 +16,7 @@ from idfsr_desktop.main_window import MainWindow
 COUNT = 300  # as many as the `many_photos` fixture makes
 
 
+@pytest.mark.threaded  # watches the task while it runs
 def test_cancel_during_indexing_then_rerun(
     qtbot: QtBot, window: MainWindow, app: AppContext, many_photos: Path
 ) -> None:

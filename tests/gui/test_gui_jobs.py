@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
@@ -13,6 +14,7 @@ from core.errors import IdfsrError
 from core.jobs import CancelToken, Progress, ProgressCallback
 from idfsr_desktop.job_list_model import FractionRole, progress_words
 from idfsr_desktop.main_window import MainWindow
+from idfsr_desktop.task_runner import InlineExecutor
 
 
 def slow_job(steps: int, step_s: float, started: threading.Event | None = None):
@@ -28,7 +30,8 @@ def slow_job(steps: int, step_s: float, started: threading.Event | None = None):
 
 
 def test_jobs_page_lists_work_with_progress_and_outcomes(qtbot: QtBot,
-                                                         window: MainWindow) -> None:
+                                                         window: MainWindow,
+                                                         tasks: InlineExecutor) -> None:
     jobs = window.jobs
     window.page_actions[3].trigger()  # Jobs
     assert window.pages.currentWidget() is jobs
@@ -38,13 +41,16 @@ def test_jobs_page_lists_work_with_progress_and_outcomes(qtbot: QtBot,
         raise IdfsrError("the folder /photos/2003 is not readable (permission denied)")
 
     done = window.runner.submit(slow_job(5, 0.01), title="Quick work")
-    qtbot.waitUntil(lambda: not done.running, timeout=10_000)
+    tasks.drain()
+    assert not done.running
     # The status bar does not go on showing its last progress ("5 of 5") as if it ran.
     assert window.task_status.label.text() == "Quick work: done"
     failed = window.runner.submit(broken, title="Broken work")
-    qtbot.waitUntil(lambda: not failed.running, timeout=10_000)
+    tasks.drain()
+    assert not failed.running
     helper = window.runner.submit(slow_job(1, 0.0), title="Helper", listed=False)
-    qtbot.waitUntil(lambda: not helper.running, timeout=10_000)
+    tasks.drain()
+    assert not helper.running
 
     model = jobs.model
     assert jobs.stack.currentWidget() is jobs.view
@@ -64,6 +70,7 @@ def test_jobs_page_lists_work_with_progress_and_outcomes(qtbot: QtBot,
     assert all(h.running for h in model.handles())
 
 
+@pytest.mark.threaded  # watches the task while it runs
 def test_cancel_a_job_from_the_jobs_page(qtbot: QtBot, window: MainWindow) -> None:
     jobs = window.jobs
     window.page_actions[3].trigger()  # Jobs
@@ -84,6 +91,7 @@ def test_cancel_a_job_from_the_jobs_page(qtbot: QtBot, window: MainWindow) -> No
     qtbot.waitUntil(lambda: window.jobs_button.text() == "Jobs")
 
 
+@pytest.mark.threaded  # watches the task while it runs
 def test_time_left_appears_once_the_pace_is_known(qtbot: QtBot, window: MainWindow) -> None:
     handle = window.runner.submit(slow_job(60, 0.05), title="Paced work")
     row_status = window.jobs.model.index(0, 2)

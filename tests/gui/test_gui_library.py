@@ -15,6 +15,7 @@ from core.library.service import add_root, list_photos
 from core.library.thumbnails import thumbnail_file
 from idfsr_desktop.main_window import MainWindow
 from idfsr_desktop.photo_list_model import PhotoRole, StatusRole, ThumbnailUnavailableRole
+from idfsr_desktop.task_runner import InlineExecutor
 
 INDEX_TIMEOUT_MS = 30_000
 
@@ -58,7 +59,7 @@ def test_index_now_action_indexes_a_folder_added_elsewhere(
 
 
 def test_thumbnails_load_lazily_for_the_rows_on_screen(
-    qtbot: QtBot, window: MainWindow, app: AppContext, make_photos
+    qtbot: QtBot, window: MainWindow, app: AppContext, make_photos, tasks: InlineExecutor
 ) -> None:
     app.settings.index.thumbnails_on_index = False  # the cache starts empty: made on demand
     window.resize(800, 600)
@@ -73,8 +74,10 @@ def test_thumbnails_load_lazily_for_the_rows_on_screen(
     last_thumb = thumbnail_file(app.paths.thumbnails, last.data(PhotoRole).content_hash)
 
     # Only the view asks for thumbnails here (peeking at the cache asks for nothing).
+    # The thumbnail loader has a pool of its own: that wait stays.
     qtbot.waitUntil(lambda: loader.cached(first.data(PhotoRole)) is not None, timeout=10_000)
-    qtbot.waitUntil(window.is_idle, timeout=10_000)
+    tasks.drain()
+    assert window.is_idle()
     assert first_thumb.exists()
     assert not last_thumb.exists()  # off screen: nothing done for it yet
     assert loader.cached(last.data(PhotoRole)) is None

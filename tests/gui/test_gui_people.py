@@ -19,6 +19,7 @@ from core.faces.service import list_faces
 from core.people.service import get_person, list_people, unassigned_faces
 from idfsr_desktop.main_window import MainWindow
 from idfsr_desktop.person_list_model import PersonRole
+from idfsr_desktop.task_runner import InlineExecutor
 
 
 def faces_of(app: AppContext, colour: str) -> list[int]:
@@ -113,7 +114,7 @@ def test_indexing_makes_one_card_per_person_with_cover_faces(
 
 
 def test_inline_rename_is_saved(qtbot: QtBot, people_window: MainWindow,
-                                app: AppContext) -> None:
+                                app: AppContext, tasks: InlineExecutor) -> None:
     window = people_window
     open_people(qtbot, window)
     view = window.people.overview.view
@@ -126,21 +127,23 @@ def test_inline_rename_is_saved(qtbot: QtBot, people_window: MainWindow,
     editor.selectAll()
     qtbot.keyClicks(editor, "Alice")
     qtbot.keyClick(editor, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: get_person(app, red).name == "Alice")
-    qtbot.waitUntil(lambda: window.people.model.index(card_row(window, red)).data() == "Alice")
+    tasks.drain()
+    assert get_person(app, red).name == "Alice"
+    assert window.people.model.index(card_row(window, red)).data() == "Alice"
     assert window.undo_action.isEnabled()
     assert "Alice" in window.undo_action.text()
 
 
 def test_drag_a_card_onto_another_merges_after_confirmation(
-    qtbot: QtBot, people_window: MainWindow, app: AppContext
+    qtbot: QtBot, people_window: MainWindow, app: AppContext, tasks: InlineExecutor
 ) -> None:
     window = people_window
     open_people(qtbot, window)
     view = window.people.overview.view
     red, green = the_person(app, "red"), the_person(app, "green")
     window.editor.rename(red, "Alice")
-    qtbot.waitUntil(lambda: window.people.model.index(card_row(window, red)).data() == "Alice")
+    tasks.drain()
+    assert window.people.model.index(card_row(window, red)).data() == "Alice"
 
     # Cancelled: nothing changes.
     drop_card_on(view, card_row(window, green), card_row(window, red))
@@ -153,7 +156,8 @@ def test_drag_a_card_onto_another_merges_after_confirmation(
     box = message_box(qtbot, window)
     merge = next(b for b in box.buttons() if b.text() == "Merge")
     click(qtbot, merge)
-    qtbot.waitUntil(lambda: window.people.model.rowCount() == 2)
+    tasks.drain()
+    assert window.people.model.rowCount() == 2
     assert len(list_people(app)) == 2
     assert {person_of(app, f) for f in faces_of(app, "green")} == {red}
     merged = get_person(app, red)
@@ -162,7 +166,8 @@ def test_drag_a_card_onto_another_merges_after_confirmation(
     # Undo brings the green person back. (Offscreen, a closed window-modal dialog leaves the
     # window unable to take shortcuts, so the keyboard path is tested where no dialog was.)
     window.undo_action.trigger()
-    qtbot.waitUntil(lambda: window.people.model.rowCount() == 3)
+    tasks.drain()
+    assert window.people.model.rowCount() == 3
     assert {person_of(app, f) for f in faces_of(app, "green")} == {green}
 
 
@@ -180,7 +185,7 @@ def test_a_card_dropped_on_itself_asks_nothing(qtbot: QtBot, people_window: Main
 
 
 def test_person_page_split_not_this_person_and_undo(
-    qtbot: QtBot, people_window: MainWindow, app: AppContext
+    qtbot: QtBot, people_window: MainWindow, app: AppContext, tasks: InlineExecutor
 ) -> None:
     window = people_window
     open_people(qtbot, window)
@@ -201,37 +206,42 @@ def test_person_page_split_not_this_person_and_undo(
     page.select_faces(chosen)
     assert page.selection_label.text() == "2 selected"
     click(qtbot, buttons[page.split_action])
-    qtbot.waitUntil(lambda: page.faces.rowCount() == 3)
+    tasks.drain()
+    assert page.faces.rowCount() == 3
     new = person_of(app, chosen[0])
     assert new not in (None, red) and person_of(app, chosen[1]) == new
     assert len(list_people(app)) == 4
 
     # Undo (Ctrl+Z) puts them back.
     press_undo(qtbot, window)
-    qtbot.waitUntil(lambda: page.faces.rowCount() == 5)
+    tasks.drain()
+    assert page.faces.rowCount() == 5
     assert {person_of(app, f) for f in chosen} == {red}
     assert len(list_people(app)) == 3
 
     # Not this person: the face leaves, and may never come back to this person.
     window.editor.rename(red, "Alice")
     one = faces_of(app, "red")[3]
-    qtbot.waitUntil(lambda: buttons[page.reject_action].text() == "Not Alice")
+    tasks.drain()
+    assert buttons[page.reject_action].text() == "Not Alice"
     page.select_faces([one])
     click(qtbot, buttons[page.reject_action])
-    qtbot.waitUntil(lambda: page.faces.rowCount() == 4)
+    tasks.drain()
+    assert page.faces.rowCount() == 4
     assert person_of(app, one) is None
     with app.db.session() as s:
         assert s.get(FaceRejection, (one, red)) is not None
 
     press_undo(qtbot, window)
-    qtbot.waitUntil(lambda: page.faces.rowCount() == 5)
+    tasks.drain()
+    assert page.faces.rowCount() == 5
     assert person_of(app, one) == red
     with app.db.session() as s:
         assert s.get(FaceRejection, (one, red)) is None
 
 
 def test_move_faces_to_someone_else_unassign_and_set_cover(
-    qtbot: QtBot, people_window: MainWindow, app: AppContext
+    qtbot: QtBot, people_window: MainWindow, app: AppContext, tasks: InlineExecutor
 ) -> None:
     window = people_window
     open_people(qtbot, window)
@@ -251,28 +261,32 @@ def test_move_faces_to_someone_else_unassign_and_set_cover(
     qtbot.keyClicks(picker.filter_edit, "bo")
     assert picker.proxy.rowCount() == 1 and picker.chosen_id == blue
     picker.accept()
-    qtbot.waitUntil(lambda: person_of(app, first) == blue)
-    qtbot.waitUntil(lambda: page.faces.rowCount() == 4)
+    tasks.drain()
+    assert person_of(app, first) == blue
+    assert page.faces.rowCount() == 4
 
     page.select_faces([second])
     click(qtbot, page.action_buttons[page.unassign_action])
-    qtbot.waitUntil(lambda: person_of(app, second) is None)
+    tasks.drain()
+    assert person_of(app, second) is None
     assert second in {f.id for f in unassigned_faces(app)}
 
     page.select_faces([third])
     click(qtbot, page.action_buttons[page.cover_action])
-    qtbot.waitUntil(lambda: get_person(app, red).cover_face_id == third)
-    qtbot.waitUntil(lambda: page.faces.cover_face_id == third)
+    tasks.drain()
+    assert get_person(app, red).cover_face_id == third
+    assert page.faces.cover_face_id == third
 
 
 def test_unassigned_faces_become_a_new_person(qtbot: QtBot, people_window: MainWindow,
-                                              app: AppContext) -> None:
+                                              app: AppContext, tasks: InlineExecutor) -> None:
     window = people_window
     open_people(qtbot, window)
     blue_faces = faces_of(app, "blue")
     window.editor.unassign(blue_faces[:2])
     overview = window.people.overview
-    qtbot.waitUntil(lambda: overview.unassigned_button.text() == "Unassigned Faces (2)")
+    tasks.drain()
+    assert overview.unassigned_button.text() == "Unassigned Faces (2)"
     click(qtbot, overview.unassigned_button)
     unassigned = window.people.unassigned
     assert window.people.stack.currentWidget() is unassigned
@@ -283,38 +297,43 @@ def test_unassigned_faces_become_a_new_person(qtbot: QtBot, people_window: MainW
     assert new is not None and person_of(app, blue_faces[1]) == new
     # The new person opens, ready to be named.
     page = window.people.person_page
-    qtbot.waitUntil(lambda: window.people.stack.currentWidget() is page)
+    tasks.drain()
+    assert window.people.stack.currentWidget() is page
     page.name_edit.setFocus()
     qtbot.keyClicks(page.name_edit, "Carol")
     qtbot.keyClick(page.name_edit, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: get_person(app, new).name == "Carol")
+    tasks.drain()
+    assert get_person(app, new).name == "Carol"
 
 
 def test_hide_and_show_hidden(qtbot: QtBot, people_window: MainWindow,
-                              app: AppContext) -> None:
+                              app: AppContext, tasks: InlineExecutor) -> None:
     window = people_window
     open_people(qtbot, window)
     overview = window.people.overview
     green = the_person(app, "green")
     overview.view.setCurrentIndex(window.people.model.index(card_row(window, green)))
     window.hide_action.trigger()
-    qtbot.waitUntil(lambda: window.people.model.rowCount() == 2)
+    tasks.drain()
+    assert window.people.model.rowCount() == 2
     assert get_person(app, green).hidden
     overview.show_hidden_box.setChecked(True)
     assert window.people.model.rowCount() == 3
     assert "1 hidden" in overview.counts_label.text()
     window.undo_action.trigger()
-    qtbot.waitUntil(lambda: not get_person(app, green).hidden)
+    tasks.drain()
+    assert not get_person(app, green).hidden
 
 
 def test_back_from_a_person_merged_away(qtbot: QtBot, people_window: MainWindow,
-                                        app: AppContext) -> None:
+                                        app: AppContext, tasks: InlineExecutor) -> None:
     window = people_window
     open_people(qtbot, window)
     red, green = the_person(app, "red"), the_person(app, "green")
     assert window.people.show_person(green)
     window.editor.merge(red, [green])
-    qtbot.waitUntil(lambda: window.people.stack.currentWidget() is window.people.overview)
+    tasks.drain()
+    assert window.people.stack.currentWidget() is window.people.overview
     assert window.people.model.rowCount() == 2
 
 
@@ -328,7 +347,7 @@ def test_refused_edits_say_why_without_blocking(qtbot: QtBot, people_window: Mai
 
 
 def test_first_run_choose_a_folder_and_index(
-    qtbot: QtBot, window: MainWindow, app: AppContext, squares_library: Path
+    qtbot: QtBot, window: MainWindow, app: AppContext, squares_library: Path, tasks: InlineExecutor
 ) -> None:
     app.models.put(FACE_BACKEND, SquaresBackend())
     first = window.first_run
@@ -339,8 +358,8 @@ def test_first_run_choose_a_folder_and_index(
     click(qtbot, first.start_button)
     assert window.root.currentWidget() is window.main_area
     assert window.pages.currentWidget() is window.library
-    qtbot.waitUntil(lambda: window.index_task is not None and not window.index_task.running,
-                    timeout=60_000)
+    tasks.drain()
+    assert window.index_task is not None and not window.index_task.running
     assert window.library.model.rowCount() == 13
     assert len(list_people(app)) == 3
     open_people(qtbot, window)

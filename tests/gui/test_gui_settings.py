@@ -17,6 +17,7 @@ from core.restore.report import PhotoResult
 from idfsr_desktop.main_window import MainWindow
 from idfsr_desktop.restore_controller import QueuedPhoto
 from idfsr_desktop.settings_dialog import SettingsDialog
+from idfsr_desktop.task_runner import InlineExecutor
 
 
 def test_settings_are_applied_and_saved(qtbot: QtBot, app: AppContext, tmp_path: Path,
@@ -69,17 +70,17 @@ def test_a_refused_folder_keeps_the_dialog_open_with_the_reason(
 
 
 def test_removing_a_folder_from_the_window_forgets_its_photos(
-    qtbot: QtBot, app: AppContext, make_photos
+    qtbot: QtBot, app: AppContext, make_photos, tasks: InlineExecutor
 ) -> None:
     keep, drop = make_photos("keep", 2), make_photos("drop", 3)
     add_root(app, keep)
     add_root(app, drop)
-    window = MainWindow(app)
+    window = MainWindow(app, tasks=tasks)
     qtbot.addWidget(window)
     window.show()
     window.index_action.trigger()
-    qtbot.waitUntil(lambda: window.index_task is not None and not window.index_task.running,
-                    timeout=60_000)
+    tasks.drain()
+    assert window.index_task is not None and not window.index_task.running
     assert len(list_photos(app)) == 5
     dialog = window.open_settings()
     assert dialog.removal_note.isHidden()
@@ -88,12 +89,13 @@ def test_removing_a_folder_from_the_window_forgets_its_photos(
     dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
     assert dialog.change is not None and dialog.change.photos_removed == 3
     assert [r.path for r in list_roots(app)] == [str(keep.resolve())]
-    qtbot.waitUntil(lambda: window.library.model.rowCount() == 2)
+    tasks.drain()
+    assert window.library.model.rowCount() == 2
     window.close()
 
 
 def test_restore_defaults_and_the_work_folder(qtbot: QtBot, window: MainWindow,
-                                              app: AppContext) -> None:
+                                              app: AppContext, tasks: InlineExecutor) -> None:
     # An old unexported result, a recent one, and one the Restore page shows.
     work = window.restorer.work_folder()
     work.mkdir(parents=True)
@@ -111,14 +113,16 @@ def test_restore_defaults_and_the_work_folder(qtbot: QtBot, window: MainWindow,
     window.restorer.photos.append(shown)
     dialog = window.open_settings()
     tab = dialog.restoring
-    qtbot.waitUntil(lambda: tab.usage_label.text() == "4.0 KB in 2 files", timeout=10_000)
+    tasks.drain()
+    assert tab.usage_label.text() == "4.0 KB in 2 files"
     assert tab.knobs.steps.value() == 25 and tab.keep_days.value() == 14
     tab.knobs.steps.setValue(12)
     tab.knobs.candidates.setValue(6)
     tab.knobs.scale.setValue(3.0)
     tab.keep_days.setValue(0)
     tab.clear_button.click()
-    qtbot.waitUntil(lambda: "freed" in tab.usage_label.text(), timeout=10_000)
+    tasks.drain()
+    assert "freed" in tab.usage_label.text()
     assert tab.usage_label.text() == "2.0 KB in 1 file (2.0 KB freed)"
     assert sorted(p.name for p in work.iterdir()) == ["shown-restored.png"]
     dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()

@@ -17,6 +17,7 @@ from core.people.recluster import recluster
 from core.people.service import list_people
 from core.people.suggest import MergeSuggestion
 from idfsr_desktop.main_window import MainWindow
+from idfsr_desktop.task_runner import InlineExecutor
 
 
 @pytest.fixture
@@ -37,8 +38,8 @@ def lib(app: AppContext) -> SynthLibrary:
 
 
 @pytest.fixture
-def win(qtbot: QtBot, app: AppContext, lib: SynthLibrary) -> MainWindow:
-    window = MainWindow(app)
+def win(qtbot: QtBot, app: AppContext, lib: SynthLibrary, tasks: InlineExecutor) -> MainWindow:
+    window = MainWindow(app, tasks=tasks)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
@@ -48,7 +49,7 @@ def win(qtbot: QtBot, app: AppContext, lib: SynthLibrary) -> MainWindow:
 
 
 def test_suggested_faces_can_be_confirmed_or_rejected(
-    qtbot: QtBot, win: MainWindow, app: AppContext, lib: SynthLibrary
+    qtbot: QtBot, win: MainWindow, app: AppContext, lib: SynthLibrary, tasks: InlineExecutor
 ) -> None:
     alice = the_person(app, lib.faces["alice"])
     assert win.people.show_person(alice)
@@ -64,14 +65,16 @@ def test_suggested_faces_can_be_confirmed_or_rejected(
     qtbot.mouseClick(page.no_button, Qt.MouseButton.LeftButton)
     with app.db.session() as s:
         assert s.get(FaceRejection, (first, alice)) is not None
-    qtbot.waitUntil(lambda: page.suggestions.rowCount() == 2, timeout=20_000)
+    tasks.drain()
+    assert page.suggestions.rowCount() == 2
 
     # Nothing selected: "Yes" confirms every suggestion shown.
     page.suggestion_view.clearSelection()
     qtbot.mouseClick(page.yes_button, Qt.MouseButton.LeftButton)
     assert {person_of(app, f) for f in rest} == {alice}
     qtbot.waitUntil(lambda: not page.suggestion_box.isVisible(), timeout=20_000)
-    qtbot.waitUntil(lambda: page.faces.rowCount() == 10)
+    tasks.drain()
+    assert page.faces.rowCount() == 10
 
 
 def test_merge_suggestion_banner_merges_after_confirmation(

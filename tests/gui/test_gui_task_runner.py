@@ -1,17 +1,20 @@
-"""The background-task adapter: outcomes, throttled progress, cancelling and shutting down."""
+"""The background-task adapter: outcomes, throttled progress, cancelling and shutting down, on
+the real thread pool (the tests above the inline executor's) and in the GUI thread."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QCoreApplication
 from pytestqt.qtbot import QtBot
 
 from core.errors import IdfsrError
 from core.jobs import CancelToken, Progress, ProgressCallback
-from idfsr_desktop.task_runner import TaskRunner
+from idfsr_desktop.task_runner import InlineExecutor, TaskRunner
 
 
 @pytest.fixture
@@ -116,3 +119,97 @@ def test_shutdown_cancels_running_tasks_and_waits(qtbot: QtBot) -> None:
     assert stopped.is_set() and handle.token.cancelled
     with pytest.raises(RuntimeError):
         runner.submit(job, title="Too late")
+
+
+# ---- the inline executor: the same outcomes, no threads -------------------------------------
+
+
+def test_inline_work_waits_for_drain_and_delivers_its_outcome_in_the_gui_thread(
+        qtbot: QtBot) -> None:
+    tasks = InlineExecutor(auto=False)
+    runner = TaskRunner(executor=tasks)
+    threads: list[threading.Thread] = []
+    seen: list[int] = []
+
+    def job(*, progress: ProgressCallback, cancel: CancelToken) -> int:
+        threads.append(threading.current_thread())
+        progress(Progress("counting", 1, 1))
+        return 42
+
+    reports: list[Progress] = []
+    handle = runner.submit(job, title="Answering", on_finished=seen.append,
+                           on_progress=reports.append)
+    assert tasks.pending == 1 and handle.running and seen == []
+    assert tasks.drain() == 1
+    assert seen == [42] and reports == [Progress("counting", 1, 1)]
+    assert threads == [threading.main_thread()]
+    assert handle.state == "done" and runner.is_idle() and tasks.ran == 1
+
+
+def test_inline_drain_runs_what_the_outcomes_start_and_reports_failures(qtbot: QtBot) -> None:
+    tasks = InlineExecutor(auto=False)
+    runner = TaskRunner(executor=tasks)
+    order: list[str] = []
+
+    def first(*, progress: ProgressCallback, cancel: CancelToken) -> str:
+        return "first"
+
+    def second(*, progress: ProgressCallback, cancel: CancelToken) -> str:
+        raise IdfsrError("second broke")
+
+    def chain(result: str) -> None:
+        order.append(result)
+        runner.submit(second, title="Second", on_failed=order.append)
+
+    runner.submit(first, title="First", on_finished=chain)
+    assert tasks.drain() == 2
+    assert order == ["first", "second broke"]
+
+
+def test_inline_work_runs_on_the_next_pass_of_the_event_loop_by_itself(qtbot: QtBot) -> None:
+    tasks = InlineExecutor()
+    runner = TaskRunner(executor=tasks)
+
+    def job(*, progress: ProgressCallback, cancel: CancelToken) -> str:
+        return "done"
+
+    seen: list[str] = []
+    runner.submit(job, title="Soon", on_finished=seen.append)
+    assert seen == []
+    QCoreApplication.processEvents()  # one pass of the event loop, as a running app makes
+    assert seen == ["done"] and runner.is_idle()
+
+
+def test_inline_shutdown_runs_pending_work_cancelled(qtbot: QtBot) -> None:
+    tasks = InlineExecutor(auto=False)
+    runner = TaskRunner(executor=tasks)
+
+    def job(*, progress: ProgressCallback, cancel: CancelToken) -> None:
+        cancel.raise_if_cancelled()
+
+    cancelled: list[bool] = []
+    handle = runner.submit(job, title="Late", on_cancelled=lambda: cancelled.append(True))
+    assert runner.shutdown() is True
+    assert cancelled == [True] and handle.state == "cancelled"
+
+
+def test_task_handles_are_typed_by_what_their_job_returns(tmp_path: Path) -> None:
+    """mypy sees TaskHandle[T]: a callback for another type is an error."""
+    from mypy import api
+
+    snippet = tmp_path / "typed_tasks.py"
+    snippet.write_text(
+        "from core.jobs import CancelToken, ProgressCallback\n"
+        "from idfsr_desktop.task_runner import InlineExecutor, TaskRunner\n"
+        "def job(*, progress: ProgressCallback, cancel: CancelToken) -> int:\n"
+        "    return 1\n"
+        "def takes_text(text: str) -> None: ...\n"
+        "runner = TaskRunner()\n"
+        "handle = runner.submit(job, title='x')\n"
+        "reveal_type(handle)\n"
+        "runner.submit(job, title='y', on_finished=takes_text)\n")
+    out, _, status = api.run([str(snippet), "--no-error-summary", "--cache-dir",
+                              str(tmp_path / "cache"), "--follow-imports", "silent"])
+    assert 'Revealed type is "idfsr_desktop.task_runner.TaskHandle[int]"' in out
+    assert ':9: error: Cannot infer value of type parameter "T" of "submit"' in out
+    assert status == 1
