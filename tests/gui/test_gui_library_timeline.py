@@ -135,6 +135,7 @@ def test_the_scroll_position_stays_when_the_grid_refreshes(
     qtbot.waitUntil(lambda: bar.value() == 0, timeout=5_000)
 
 
+@pytest.mark.threaded  # watches the grid while indexing runs
 def test_the_grid_fills_in_while_indexing(qtbot: QtBot, window: MainWindow, app: AppContext,
                                          make_photos, monkeypatch: pytest.MonkeyPatch) -> None:
     app.settings.faces.enabled = False
