@@ -1,12 +1,16 @@
-"""The main window: a sidebar of pages, the pages, menus, and background work in the status bar."""
+"""The main window: a sidebar of pages, the pages, menus, and background work in the status bar.
+
+The window builds the pages and the menus and wires them to what does the work: the
+library's folders and indexing (library_jobs), the people menus (people_actions), model
+packs (model_downloads), identity fitting (fit_controller) and restoring
+(restore_controller). Their messages go to the status bar, their failures to a warning.
+"""
 
 from __future__ import annotations
 
-import functools
 import gc
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSize, Qt
 from PySide6.QtGui import (
@@ -19,8 +23,6 @@ from PySide6.QtGui import (
     QPalette,
 )
 from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -30,41 +32,29 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QStackedWidget,
-    QVBoxLayout,
     QWidget,
 )
 
 from core.context import AppContext
-from core.errors import IdfsrError
-from core.faces.backends import forget_face_backend
-from core.jobs import CancelToken, ProgressCallback
-from core.library.service import add_root, list_roots
-from core.models.catalog import PackSpec
-from core.people.recluster import ClusterReport, recluster
-from core.resources import demo_library_path
-from core.tasks.demo import name_demo_people
-from core.tasks.indexing import FullIndexReport, index_everything
+from core.library.service import list_roots
 from idfsr_desktop.first_run_widget import FirstRunWidget
 from idfsr_desktop.fit_controller import FitController
 from idfsr_desktop.fit_panel_widget import LEARN_TIP
 from idfsr_desktop.icons import app_icon, tinted_icon
 from idfsr_desktop.job_placement import JobPlacement
 from idfsr_desktop.jobs_widget import JobsWidget
+from idfsr_desktop.library_jobs import LibraryJobs
 from idfsr_desktop.library_widget import LibraryWidget
-from idfsr_desktop.model_status_widget import ModelStatusWidget
-from idfsr_desktop.pack_licence_dialog import PackLicenceDialog
+from idfsr_desktop.model_downloads import ModelDownloads
+from idfsr_desktop.people_actions import PeopleActions
 from idfsr_desktop.people_editor import PeopleEditor
 from idfsr_desktop.people_widget import PeopleWidget
-from idfsr_desktop.person_list_model import display_name
 from idfsr_desktop.restore_controller import RestoreController
 from idfsr_desktop.restore_widget import RestoreWidget, dropped_paths
 from idfsr_desktop.settings_dialog import SettingsChange, SettingsDialog
 from idfsr_desktop.task_runner import TaskExecutor, TaskHandle, TaskRunner
 from idfsr_desktop.task_status_widget import TaskStatusWidget
 from idfsr_desktop.window_settings import window_settings
-
-if TYPE_CHECKING:
-    from core.models.download import InstallReport
 
 log = logging.getLogger(__name__)
 
@@ -81,23 +71,6 @@ ABOUT_TEXT = (
 )
 
 
-def report_text(full: FullIndexReport) -> str:
-    """How an indexing run ended, in one status-bar line."""
-    report = full.photos
-    changes = report.new + report.changed + report.moved
-    parts = [f"Library up to date: {report.seen:,} photos seen",
-             f"{changes:,} new or changed" if changes else "nothing new"]
-    if report.errors:
-        parts.append(f"{report.errors:,} unreadable")
-    if report.missing:
-        parts.append(f"{report.missing:,} newly missing")
-    seconds = report.seconds
-    if full.faces is not None and full.faces.photos:  # none: every photo was already done
-        parts.append(f"{full.faces.faces:,} faces found in {full.faces.photos:,} photos")
-        seconds += full.faces.seconds
-    return ", ".join(parts) + f" ({seconds:.1f} s)."
-
-
 def settle_garbage_collector() -> None:
     """Collect once, then keep what exists now (modules, Qt wrappers, the window: it lives as
     long as the app) out of later full collections. A full collection runs in whichever
@@ -106,18 +79,6 @@ def settle_garbage_collector() -> None:
     MainWindow.shutdown."""
     gc.collect()
     gc.freeze()
-
-
-def _name_demo_job(ctx: AppContext, demo: Path, *, progress: ProgressCallback,
-                   cancel: CancelToken) -> list[str]:
-    return [person["name"] for person in name_demo_people(ctx, demo)]
-
-
-def recluster_text(report: ClusterReport) -> str:
-    """How regrouping people ended, in one status-bar line."""
-    return (f"People regrouped: {report.assigned:,} of {report.faces:,} faces have a person, "
-            f"{report.new_persons:,} new, {report.removed_persons:,} removed "
-            f"({report.seconds:.1f} s).")
 
 
 class MainWindow(QMainWindow):
@@ -134,9 +95,8 @@ class MainWindow(QMainWindow):
         self.runner = TaskRunner(self, executor=tasks)
         self.editor = PeopleEditor(ctx, self)
         self.fits = FitController(ctx, self.runner, self, placement=self.placement)
-        self.index_task: TaskHandle | None = None
-        self.recluster_task: TaskHandle | None = None
-        self._name_demo: Path | None = None  # the demo library, to name once it is indexed
+        self.library_jobs = LibraryJobs(ctx, self.runner, self)
+        self.model_downloads = ModelDownloads(ctx, self.runner, self)
         self._shut_down = False
         self.setWindowTitle("IDFSR Desktop")
         self.setAcceptDrops(True)  # photos dropped anywhere go to the Restore page
@@ -148,6 +108,8 @@ class MainWindow(QMainWindow):
         self.library.open_demo_requested.connect(self.open_demo_library)
         self.library.person_requested.connect(self.open_person)
         self.people = PeopleWidget(ctx, self.runner, self.editor, self.fits)
+        self.people_actions = PeopleActions(ctx, self.runner, self.people, self.editor,
+                                            self.fits, self)
         self.restorer = RestoreController(ctx, self.runner, self, placement=self.placement)
         self.restorer.failed.connect(self.show_error)
         self.restore = RestoreWidget(ctx, self.restorer)
@@ -157,7 +119,7 @@ class MainWindow(QMainWindow):
         self.first_run = FirstRunWidget(ctx, self.runner)
         self.first_run.folders_chosen.connect(self.add_folders)
         self.first_run.open_demo_requested.connect(self.open_demo_library)
-        self.first_run.models.download_requested.connect(self.offer_pack)
+        self.first_run.models.download_requested.connect(self.model_downloads.offer_pack)
 
         self.pages = QStackedWidget()
         self.sidebar = self._make_sidebar()
@@ -199,6 +161,15 @@ class MainWindow(QMainWindow):
             f"Saved {saved.image.name} in {saved.image.parent}"))
         self.editor.failed.connect(self.show_error)
         self.editor.changed.connect(self._update_undo)
+        for controller in (self.library_jobs, self.people_actions, self.model_downloads):
+            controller.failed.connect(self.show_error)
+            controller.message.connect(self.task_status.show_message)
+        self.library_jobs.indexing_changed.connect(self._set_indexing)
+        self.library_jobs.index_progress.connect(self.library.on_index_progress)
+        self.library_jobs.people_named.connect(self.people.refresh)
+        self.people_actions.regrouping_changed.connect(
+            lambda running: self.recluster_action.setEnabled(not running))
+        self.model_downloads.installed.connect(self.first_run.models.refresh)
         self._make_actions()
         self._make_menus()
         self._restore_geometry()
@@ -272,7 +243,8 @@ class MainWindow(QMainWindow):
         self.find_action = self._action("&Find…", self.focus_search, QKeySequence(std.Find),
                                         "Search people, folders and dates in the library")
         self.rename_action = self._action("&Rename Person", self.rename_person, "F2")
-        self.hide_action = self._action("&Hide Person", self.hide_person, "Ctrl+H")
+        self.hide_action = self._action("&Hide Person", self.people_actions.hide_person,
+                                        "Ctrl+H")
 
         self.page_actions = []
         titles = ("&Library", "&People", "&Restore", "&Jobs")
@@ -282,18 +254,20 @@ class MainWindow(QMainWindow):
         self.unassigned_action = self._action("&Unassigned Faces",
                                               lambda: self.show_page("unassigned"))
 
-        self.fit_action = self._action("&Learn This Person’s Face", self.fit_person,
+        self.fit_action = self._action("&Learn This Person’s Face",
+                                       self.people_actions.fit_person,
                                        "Ctrl+Shift+F", LEARN_TIP)
         self.fit_all_action = self._action("Learn &Everyone’s Face", self.people.overview.fit_all,
                                            tip="Identity fitting for everyone not fitted yet")
         self.cancel_fits_action = self._action("&Cancel Fitting", self.fits.cancel_all)
-        self.recluster_action = self._action("&Regroup People", self.start_recluster,
+        self.recluster_action = self._action("&Regroup People",
+                                             self.people_actions.start_recluster,
                                              tip="Group every face again; your decisions stay")
 
         self.restore_action = self._action("Restore &Photos…", self.choose_photos_to_restore,
                                            "Ctrl+Shift+R",
                                            "Choose old photos to restore their faces")
-        self.models_action = self._action("&Models and Device…", self.show_models)
+        self.models_action = self._action("&Models and Device…", self.model_downloads.show_models)
         self.about_action = self._action("&About IDFSR Desktop", self.show_about)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.fits.changed.connect(lambda _: self._update_fit_actions())
@@ -378,36 +352,15 @@ class MainWindow(QMainWindow):
 
     def add_folders(self, folders: list[str]) -> bool:
         """Add folders and index them; False (with a message) if any was refused."""
-        ok = True
-        for folder in folders:
-            try:
-                add_root(self.ctx, folder)
-            except IdfsrError as exc:
-                self.show_error("Cannot add this folder", str(exc))
-                ok = False
+        ok = self.library_jobs.add_folders(folders)
         self._library_changed(index=ok or bool(list_roots(self.ctx)))
         return ok
 
     def open_demo_library(self) -> None:
         """Add the bundled demo library (once), index it and name its people after their
         portrait folders, as `idfsr demo` does."""
-        try:
-            demo = demo_library_path().resolve()
-            if not any(root.path == str(demo) for root in list_roots(self.ctx)):
-                add_root(self.ctx, demo)
-        except IdfsrError as exc:
-            self.show_error("Cannot open the demo library", str(exc))
-            return
-        self._name_demo = demo  # once this indexing is done; not later ones (a user's renames)
-        self._library_changed(index=True)
-
-    def _name_demo_people(self, demo: Path) -> None:
-        job = functools.partial(_name_demo_job, self.ctx, demo)
-        self.runner.submit(
-            job, title="Naming the demo's people",
-            on_finished=self._on_demo_named,
-            on_failed=lambda message: self.show_error("Naming the demo's people failed",
-                                                      message))
+        if self.library_jobs.add_demo():
+            self._library_changed(index=True)
 
     def _library_changed(self, *, index: bool) -> None:
         self.library.refresh()
@@ -418,37 +371,21 @@ class MainWindow(QMainWindow):
 
     def start_indexing(self, rescan: bool = False) -> TaskHandle:
         """Index every library folder in the background (the running run, if one is)."""
-        if self.index_task is not None and self.index_task.running:
-            return self.index_task
-        job = functools.partial(index_everything, self.ctx, rescan=rescan)
-        title = "Rescanning photos" if rescan else "Indexing photos"
-        handle = self.runner.submit(job, title=title, on_finished=self._on_indexed,
-                                    on_failed=self._on_index_failed)
-        handle.ended.connect(self._on_index_ended)
-        handle.progress.connect(self.library.on_index_progress)  # the grid fills in
-        self.index_task = handle
-        self._set_indexing(True)
-        return handle
+        return self.library_jobs.start_indexing(rescan)
 
-    def start_recluster(self) -> TaskHandle | None:
-        """Group every face into people again, in the background (user decisions are kept)."""
-        if self.recluster_task is not None and self.recluster_task.running:
-            return self.recluster_task
-        job = functools.partial(recluster, self.ctx, None)
-        handle = self.runner.submit(
-            job, title="Regrouping people",
-            on_finished=lambda report: self.task_status.show_message(recluster_text(report)),
-            on_failed=lambda message: self.show_error("Regrouping people failed", message))
-        handle.ended.connect(self._on_recluster_ended)
-        self.recluster_task = handle
-        self.recluster_action.setEnabled(False)
-        return handle
+    @property
+    def index_task(self) -> TaskHandle | None:
+        """The latest indexing run (None before the first)."""
+        return self.library_jobs.index_task
 
-    def _on_recluster_ended(self) -> None:
-        if self._shut_down:
-            return
-        self.recluster_action.setEnabled(True)
-        self.people.refresh()
+    def _set_indexing(self, running: bool) -> None:
+        self.index_action.setEnabled(not running)
+        self.rescan_action.setEnabled(not running)
+        self.library.set_indexing(running)
+        self.people.set_indexing(running)
+        if not running:
+            self.library.refresh()  # even a cancelled run committed what it had read
+            self.people.refresh()
 
     # ---- restoring --------------------------------------------------------------------------
 
@@ -476,36 +413,10 @@ class MainWindow(QMainWindow):
     # ---- people actions -------------------------------------------------------------------
 
     def rename_person(self) -> None:
-        """Rename the open or focused person (in place)."""
-        self.show_page("people") if self.current_page() != "people" else None
-        people = self.people
-        if people.stack.currentWidget() is people.person_page:
-            people.person_page.name_edit.setFocus()
-            people.person_page.name_edit.selectAll()
-        elif people.stack.currentWidget() is people.overview:
-            people.overview.rename_current()
-
-    def hide_person(self) -> None:
-        """Hide the open or focused person (or show them again)."""
-        person_id = self.people.current_person_id()
-        if person_id is None:
-            return
-        row = self.people.model.row_of(person_id)
-        hidden = self.people.model.person(row).hidden if row is not None else False
-        if self.people.person_page.person and self.people.person_page.person.id == person_id:
-            hidden = self.people.person_page.person.hidden
-        self.editor.hide(person_id, not hidden)
-
-    def fit_person(self) -> None:
-        """Fit the open or focused person's identity."""
-        person_id = self.people.current_person_id()
-        if person_id is None:
-            return
-        label = "this person"
-        row = self.people.model.row_of(person_id)
-        if row is not None:
-            label = display_name(self.people.model.person(row))
-        self.fits.fit([(person_id, label)])
+        """Rename the open or focused person (in place), on the People page."""
+        if self.current_page() != "people":
+            self.show_page("people")
+        self.people_actions.rename_person()
 
     def _update_fit_actions(self) -> None:
         available = self.fits.available
@@ -546,48 +457,6 @@ class MainWindow(QMainWindow):
                 "Face backend changed: faces are analysed again with it at the next indexing "
                 "(File ▸ Index Now).")
 
-    def show_models(self) -> QDialog:
-        """Models and device, with the pack download offer."""
-        dialog = QDialog(self)
-        dialog.setWindowTitle("Models and Device")
-        status = ModelStatusWidget(self.ctx, self.runner)
-        status.download_requested.connect(self.offer_pack)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(dialog.reject)
-        layout = QVBoxLayout(dialog)
-        layout.addWidget(status)
-        layout.addWidget(buttons)
-        em = self.fontMetrics().height()
-        dialog.resize(em * 36, em * 12)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        status.refresh()
-        dialog.open()
-        return dialog
-
-    def offer_pack(self, spec: PackSpec) -> PackLicenceDialog:
-        """Show the pack's licence; download only if the user accepts it."""
-        dialog = PackLicenceDialog(spec, self)
-        dialog.accepted.connect(lambda: self.download_pack(spec))
-        dialog.finished.connect(dialog.deleteLater)
-        dialog.open()
-        return dialog
-
-    def download_pack(self, spec: PackSpec) -> TaskHandle:
-        """Download, verify and install a pack in the background (the user accepted its terms)."""
-        from core.models import download  # heavy: requests, only when a download is asked for
-
-        job = functools.partial(download.install_pack, self.ctx.paths.models, spec)
-        return self.runner.submit(job, title=f"Downloading {spec.name}",
-                                  on_finished=self._on_pack_installed,
-                                  on_failed=lambda message: self.show_error(
-                                      f"Could not install {spec.name}", message))
-
-    def _on_pack_installed(self, report: InstallReport) -> None:
-        forget_face_backend(self.ctx)
-        self.first_run.models.refresh()
-        self.task_status.show_message(
-            f"Installed {report.pack}: faces are analysed again with it at the next indexing.")
-
     def show_about(self) -> None:
         """The About box."""
         QMessageBox.about(self, "About IDFSR Desktop", ABOUT_TEXT)
@@ -615,36 +484,6 @@ class MainWindow(QMainWindow):
             return
         running = len(self.jobs.model.running())  # the listed jobs, not helper queries
         self.jobs_button.setText(f"Jobs ({running} running)" if running else "Jobs")
-
-    def _on_demo_named(self, names: list[str]) -> None:
-        if self._shut_down:
-            return
-        if names:
-            self.task_status.show_message(
-                "Demo people named after their folders: " + ", ".join(names) + ".")
-        self.people.refresh()
-
-    def _on_indexed(self, report: FullIndexReport) -> None:
-        self.task_status.show_message(report_text(report))
-        demo, self._name_demo = self._name_demo, None
-        if demo is not None and report.faces is not None and not self._shut_down:
-            self._name_demo_people(demo)
-
-    def _on_index_failed(self, message: str) -> None:
-        self.show_error("Indexing failed", message)
-
-    def _on_index_ended(self) -> None:
-        if self._shut_down:  # a late signal after close: the DB may be gone
-            return
-        self._set_indexing(False)
-        self.library.refresh()  # even a cancelled run committed what it had read
-        self.people.refresh()
-
-    def _set_indexing(self, running: bool) -> None:
-        self.index_action.setEnabled(not running)
-        self.rescan_action.setEnabled(not running)
-        self.library.set_indexing(running)
-        self.people.set_indexing(running)
 
     # ---- lifetime ---------------------------------------------------------------------
 
@@ -678,6 +517,8 @@ class MainWindow(QMainWindow):
             return
         self._shut_down = True
         self.save_geometry()
+        self.library_jobs.shutdown()
+        self.people_actions.shutdown()
         self.fits.shutdown()
         self.restorer.shutdown()
         self.placement.close()

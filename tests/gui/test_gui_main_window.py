@@ -111,7 +111,7 @@ def test_the_indexing_line_names_face_work_only_when_there_was_some() -> None:
     from core.faces.scan import FaceScanReport
     from core.library.indexer import IndexReport
     from core.tasks.indexing import FullIndexReport
-    from idfsr_desktop.main_window import report_text
+    from idfsr_desktop.library_jobs import report_text
 
     idle = FullIndexReport(IndexReport(seen=17, unchanged=17, seconds=0.04),
                            FaceScanReport(up_to_date=17))
