@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QDialog, QMenu
 from pytestqt.qtbot import QtBot
 
 from core.context import AppContext
 from core.library.service import add_root
 from idfsr_desktop.main_window import MainWindow
+from idfsr_desktop.model_status_widget import ModelStatusWidget
+from idfsr_desktop.pack_licence_dialog import PackLicenceDialog
 from idfsr_desktop.window_settings import SETTINGS_FILE
 
 
@@ -77,6 +80,25 @@ def test_menus_actions_and_shortcuts(window: MainWindow) -> None:
     assert not window.settings_action.shortcut().isEmpty()
     assert window.index_action.isEnabled()
     assert not window.undo_action.isEnabled()  # nothing to undo on a new library
+
+
+def test_models_and_device_shows_the_status_and_offers_the_pack_with_its_licence(
+        qtbot: QtBot, window: MainWindow) -> None:
+    window.models_action.trigger()  # Help ▸ Models and Device…
+    dialog = next(d for d in window.findChildren(QDialog)
+                  if d.windowTitle() == "Models and Device")
+    qtbot.waitUntil(dialog.isVisible)
+    status = dialog.findChild(ModelStatusWidget)
+    assert status is not None
+    qtbot.waitUntil(lambda: status.report is not None, timeout=60_000)
+    assert status.device_value.text() != "Checking…"
+    assert window.findChild(PackLicenceDialog) is None
+    qtbot.mouseClick(status.offer_button, Qt.MouseButton.LeftButton)
+    licence = window.findChild(PackLicenceDialog)
+    assert licence is not None and not licence.download_button.isEnabled()
+    licence.reject()
+    dialog.reject()
+    qtbot.waitUntil(lambda: not dialog.isVisible())
 
 
 def test_geometry_persists_across_windows_on_the_same_home(

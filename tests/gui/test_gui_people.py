@@ -325,6 +325,24 @@ def test_hide_and_show_hidden(qtbot: QtBot, people_window: MainWindow,
     assert not get_person(app, green).hidden
 
 
+def test_regroup_people_from_the_menu_keeps_names_and_says_how_it_went(
+        qtbot: QtBot, people_window: MainWindow, app: AppContext) -> None:
+    window = people_window
+    open_people(qtbot, window)
+    red = the_person(app, "red")
+    window.editor.rename(red, "Alice")
+    qtbot.waitUntil(lambda: get_person(app, red).name == "Alice")
+    window.recluster_action.trigger()
+    assert not window.recluster_action.isEnabled()  # one regrouping at a time
+    handle = window.people_actions.recluster_task
+    assert handle is not None and window.people_actions.start_recluster() is handle
+    qtbot.waitUntil(lambda: not handle.running, timeout=30_000)
+    qtbot.waitUntil(window.recluster_action.isEnabled)
+    assert window.task_status.label.text().startswith("People regrouped: 14 of 14 faces")
+    assert len(list_people(app)) == 3 == window.people.model.rowCount()
+    assert get_person(app, red).name == "Alice"  # the user's decision survived
+
+
 def test_back_from_a_person_merged_away(qtbot: QtBot, people_window: MainWindow,
                                         app: AppContext, tasks: InlineExecutor) -> None:
     window = people_window
