@@ -82,7 +82,7 @@ def settle_garbage_collector() -> None:
 
 
 class MainWindow(QMainWindow):
-    """One window over one AppContext; every action calls core, long ones through the runner."""
+    """One window over one AppContext: pages and menus wired to the controllers that do the work."""
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None, *,
                  tasks: TaskExecutor | None = None) -> None:
@@ -152,24 +152,7 @@ class MainWindow(QMainWindow):
         self.jobs_button.setToolTip("Show every background job")
         self.jobs_button.clicked.connect(lambda: self.show_page("jobs"))
         self.statusBar().addPermanentWidget(self.jobs_button)
-        self.runner.task_started.connect(self.task_status.track)
-        self.runner.task_started.connect(self._on_task_started)
-        self.editor.done.connect(self.task_status.show_message)
-        # How a restore ended, in words: never a bare "done" when nothing was restored.
-        self.restorer.summary.connect(self.task_status.show_message)
-        self.restorer.saved.connect(lambda _, saved: self.task_status.show_message(
-            f"Saved {saved.image.name} in {saved.image.parent}"))
-        self.editor.failed.connect(self.show_error)
-        self.editor.changed.connect(self._update_undo)
-        for controller in (self.library_jobs, self.people_actions, self.model_downloads):
-            controller.failed.connect(self.show_error)
-            controller.message.connect(self.task_status.show_message)
-        self.library_jobs.indexing_changed.connect(self._set_indexing)
-        self.library_jobs.index_progress.connect(self.library.on_index_progress)
-        self.library_jobs.people_named.connect(self.people.refresh)
-        self.people_actions.regrouping_changed.connect(
-            lambda running: self.recluster_action.setEnabled(not running))
-        self.model_downloads.installed.connect(self.first_run.models.refresh)
+        self._connect_work()
         self._make_actions()
         self._make_menus()
         self._restore_geometry()
@@ -182,6 +165,27 @@ class MainWindow(QMainWindow):
         settle_garbage_collector()
 
     # ---- building ---------------------------------------------------------------------
+
+    def _connect_work(self) -> None:
+        """What the controllers say goes to the status bar, a warning or the pages."""
+        self.runner.task_started.connect(self.task_status.track)
+        self.runner.task_started.connect(self._on_task_started)
+        self.editor.done.connect(self.task_status.show_message)
+        # How a restore ended, in words: never a bare "done" when nothing was restored.
+        self.restorer.summary.connect(self.task_status.show_message)
+        self.restorer.saved.connect(lambda _, saved: self.task_status.show_message(
+            f"Saved {saved.image.name} in {saved.image.parent}"))
+        self.editor.failed.connect(self.show_error)
+        self.editor.changed.connect(self._update_undo)
+        for controller in (self.library_jobs, self.people_actions, self.model_downloads):
+            controller.failed.connect(self.show_error)
+            controller.message.connect(self.task_status.show_message)
+        self.library_jobs.indexing_changed.connect(self._on_indexing_changed)
+        self.library_jobs.index_progress.connect(self.library.on_index_progress)
+        self.library_jobs.people_named.connect(self.people.refresh)
+        self.people_actions.regrouping_changed.connect(
+            lambda running: self.recluster_action.setEnabled(not running))
+        self.model_downloads.installed.connect(self.first_run.models.refresh)
 
     def _make_sidebar(self) -> QListWidget:
         em = self.fontMetrics().height()
@@ -378,7 +382,7 @@ class MainWindow(QMainWindow):
         """The latest indexing run (None before the first)."""
         return self.library_jobs.index_task
 
-    def _set_indexing(self, running: bool) -> None:
+    def _on_indexing_changed(self, running: bool) -> None:
         self.index_action.setEnabled(not running)
         self.rescan_action.setEnabled(not running)
         self.library.set_indexing(running)
@@ -410,7 +414,7 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             self.restore_photos(paths)
 
-    # ---- people actions -------------------------------------------------------------------
+    # ---- the Edit and People menus ----------------------------------------------------------
 
     def rename_person(self) -> None:
         """Rename the open or focused person (in place), on the People page."""
