@@ -44,6 +44,10 @@ class PhotoFix:
             return compose.upscale_photo(self.pixels, scale)
         return enlarge(self.pixels, scale, self.chain)
 
+    def changed(self, rgb: Image) -> bool:
+        """Whether the repair or the tone changed any pixel of `rgb` (the photo it fixed)."""
+        return not np.array_equal(self.pixels, rgb)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data for the restore note."""
         damage: dict[str, Any] | None = None
