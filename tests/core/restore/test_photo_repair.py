@@ -99,6 +99,20 @@ def test_tone_gives_a_faded_photo_its_contrast_back() -> None:
     assert np.array_equal(same, old) and not nothing.applied
 
 
+def test_a_warm_scene_with_deep_blacks_keeps_its_warmth() -> None:
+    # Like the demo album page: colour prints on brown paper, warm overall, blacks deep
+    # (the dyes did not fade). Levelling each channel apart made it blue-grey.
+    img = scene(seed=6).astype(np.float32)
+    cv2.rectangle(img, (250, 150), (310, 230), (12, 10, 8), -1)  # a deep shadow
+    warm = np.clip(np.rint(img * np.array([0.95, 0.85, 0.7])), 0, 255).astype(np.uint8)
+    out, change = correct_tone(warm, 0.5)
+    assert change.applied and not change.cast_ab  # contrast only, no cast taken out
+    assert out.std() > warm.std()
+    b_in = cv2.cvtColor(warm, cv2.COLOR_RGB2LAB)[..., 2].astype(float) - 128
+    b_out = cv2.cvtColor(out, cv2.COLOR_RGB2LAB)[..., 2].astype(float) - 128
+    assert b_out.mean() > 0.9 * b_in.mean() > 5  # as warm as it was
+
+
 def test_sepia_stays_sepia_unless_neutralised() -> None:
     grey = cv2.cvtColor(scene(seed=4), cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
     low = 0.3 + 0.4 * grey  # faded: 0.3..0.7
