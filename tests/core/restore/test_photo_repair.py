@@ -159,3 +159,16 @@ def test_on_a_face_only_bright_damage_is_taken() -> None:
     assert anywhere[dark].mean() > 0.8 and anywhere[bright].mean() > 0.8
     on_face = detect_damage(img, faces=[(10.0, 10.0, 190.0, 100.0)]) > 0
     assert on_face[dark].mean() < 0.05 and on_face[bright].mean() > 0.8
+
+
+def test_a_spot_with_its_own_shadow_is_a_thing_not_dust() -> None:
+    # A button: a bright disc and the shadow it casts. Dust: the same disc on plain ground.
+    rng = np.random.default_rng(7)
+    ground = np.full((120, 240, 3), 100.0) + rng.normal(0, 1.5, (120, 240, 3))
+    cv2.circle(ground, (62, 63), 8, (45, 45, 45), -1)  # the shadow it casts
+    cv2.circle(ground, (60, 60), 4, (200, 200, 200), -1)
+    cv2.circle(ground, (180, 60), 4, (200, 200, 200), -1)  # a blot of dust, no rim
+    photo = np.clip(np.rint(cv2.GaussianBlur(ground, (0, 0), 0.6)), 0, 255).astype(np.uint8)
+    mask = detect_damage(photo) > 0
+    assert mask[55:66, 175:186].mean() > 0.5  # the blot on plain ground is taken
+    assert not mask[40:81, 40:81].any()  # the button is left alone
