@@ -44,9 +44,10 @@ class PhotoFix:
             return compose.upscale_photo(self.pixels, scale)
         return enlarge(self.pixels, scale, self.chain)
 
-    def changed(self, rgb: Image) -> bool:
-        """Whether the repair or the tone changed any pixel of `rgb` (the photo it fixed)."""
-        return not np.array_equal(self.pixels, rgb)
+    @property
+    def changed(self) -> bool:
+        """Whether damage was filled or the tone corrected (not only colour-space rounding)."""
+        return bool(self.stats and self.stats.pixels) or bool(self.tone and self.tone.applied)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for the restore note."""

@@ -72,7 +72,8 @@ def _levels(v: NDArray[np.float32], lo: float, hi: float) -> NDArray[np.float32]
 
 def _points(v: NDArray[np.float32]) -> tuple[float, float]:
     lo, hi = np.percentile(_sample(v), [LOW, HIGH])
-    if lo < MIN_RANGE_CHANGE and hi > 1 - MIN_RANGE_CHANGE:
+    # Full range, or none at all (a plain field): nothing to stretch.
+    if (lo < MIN_RANGE_CHANGE and hi > 1 - MIN_RANGE_CHANGE) or hi - lo < 1 / 255:
         return 0.0, 1.0
     return float(lo), float(hi)
 

@@ -345,7 +345,7 @@ def restore_photo(run: RestoreSession, path: Path, out_dir: Path) -> PhotoResult
             face_crops[f"face-{fr.number:02d}-{name}"] = crop
     result.seconds = time.monotonic() - started
     if not any(f.status == FaceStatus.RESTORED for f in result.faces):
-        if not fix.changed(found.rgb):
+        if not fix.changed:
             # A copy that is only enlarged, labelled as restored by AI, would mislead.
             result.status = RestoreStatus.UNCHANGED
             result.message = "no face was restored (see the faces): nothing written"
@@ -372,7 +372,7 @@ def _repair_only(run: RestoreSession, path: Path, out_dir: Path, result: PhotoRe
         fix = fix_photo(found.rgb, repair_damage=o.repair, tone=o.tone,
                         mask=_edited_mask(o, path), keep_monochrome=o.keep_monochrome,
                         cancel=run.cancel)
-    if fix is None or not fix.changed(found.rgb):
+    if fix is None or not fix.changed:
         result.status = RestoreStatus.NO_FACES
         result.message = "no faces found: nothing to restore, nothing written"
         result.seconds = time.monotonic() - started
