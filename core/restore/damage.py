@@ -171,7 +171,8 @@ def _spots(response: NDArray[np.float32], sigma: float, step: NDArray[np.float32
     # Compact and small: a blob filling a good part of its box, not a stroke.
     ok = (area <= SPOT_MAX_AREA) & (area >= 0.3 * box * box * 0.5)
     ok[0] = False
-    return _isolated(ok, labels, stats, response, gray, sigma)[labels]
+    return _isolated(ok, np.asarray(labels, np.int32), np.asarray(stats, np.int32), response,
+                     gray, sigma)[labels]
 
 
 def _isolated(ok: NDArray[np.bool_], labels: NDArray[np.int32], stats: NDArray[np.int32],

@@ -126,7 +126,7 @@ def test_an_edited_mask_is_what_the_restore_repairs(lib: AppContext, model_dir: 
 def test_a_damaged_photo_without_faces_is_written_repaired(lib: AppContext, model_dir: Path,
                                                            tmp_path: Path) -> None:
     from core.restore.options import RestoreOptions
-    from core.restore.pipeline import restore_photos
+    from core.tasks.restore import restore_photos
 
     # A smooth landscape-like gradient with a white scratch and no face at all.
     h, w = 120, 160
@@ -155,7 +155,7 @@ def test_a_damaged_photo_without_faces_is_written_repaired(lib: AppContext, mode
 
 
 def test_a_face_larger_than_the_model_keeps_the_photos_finer_detail() -> None:
-    from core.restore.pipeline import keep_finer_detail
+    from core.tasks.restore import keep_finer_detail
 
     rng = np.random.default_rng(3)
     before = np.clip(128 + 40 * rng.standard_normal((96, 96, 3)), 0, 255).astype(np.uint8)
