@@ -73,8 +73,9 @@ class QueuedPhoto:
     @property
     def restorable(self) -> bool:
         """Whether a run can restore it now."""
-        return self.status in ("ready", "restored", "unchanged", "cancelled", "error") \
-            and self.found is not None and bool(self.found.faces) and not self.composing
+        # A photo without faces is run too: its scratches and fading are still repaired.
+        return self.status in ("ready", "restored", "unchanged", "no_faces", "cancelled",
+                               "error") and self.found is not None and not self.composing
 
     def person_choices(self) -> tuple[PersonChoice, ...]:
         """The user's choices as the engine takes them, limited to this photo's path."""

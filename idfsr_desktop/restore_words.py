@@ -102,8 +102,13 @@ def outcome_text(result: PhotoResult | None, status: str, message: str = "") -> 
     restored = [f for f in faces if f.status == "restored"]
     sharp = sum(f.status == "skipped" and f.message.startswith("already sharp") for f in faces)
     failed = sum(f.status == "failed" for f in faces)
+    repaired = result is not None and bool(result.output) and not restored
     if not faces:
-        return "No faces found: nothing to restore."
+        return ("Repaired the photo; no faces found." if repaired
+                else "No faces found: nothing to restore.")
+    if repaired:
+        return ("Repaired the photo; all faces already sharp." if sharp == len(faces)
+                else "Repaired the photo; no face was restored (see the faces).")
     if not restored:
         if sharp == len(faces):
             return "All faces already sharp: nothing to restore."

@@ -46,6 +46,8 @@ SPOT_STRONG = 6.0
 SPOT_CONTRAST = 1.5  # specks need this times MIN_CONTRAST
 SPOT_TEXTURE = 6.0  # a spot must exceed its surroundings' response this many times
 SPOT_MAX_AREA = 130  # pixels; larger blobs are the photo's own shapes
+SPOT_RING = 0.3  # a spot's surround may vary at most this share of the spot's contrast
+SPOT_RING_AREA = 20  # pixels: smaller specks are dust wherever they land
 FACE_GROW = 0.25
 GROW = 1  # the mask grown by this many pixels, to take in a line's soft fringe
 
@@ -151,8 +153,8 @@ def _lines(response: NDArray[np.float32], sigma: float, step: NDArray[np.float32
     return ok[labels]
 
 
-def _spots(response: NDArray[np.float32], sigma: float, step: NDArray[np.float32]
-           ) -> NDArray[np.bool_]:
+def _spots(response: NDArray[np.float32], sigma: float, step: NDArray[np.float32],
+           gray: NDArray[np.float32]) -> NDArray[np.bool_]:
     peak = (response > max(MIN_CONTRAST * SPOT_CONTRAST, SPOT_STRONG * sigma)) & (response > step)
     if not peak.any():
         return peak
@@ -169,7 +171,37 @@ def _spots(response: NDArray[np.float32], sigma: float, step: NDArray[np.float32
     # Compact and small: a blob filling a good part of its box, not a stroke.
     ok = (area <= SPOT_MAX_AREA) & (area >= 0.3 * box * box * 0.5)
     ok[0] = False
-    return ok[labels]
+    return _isolated(ok, np.asarray(labels, np.int32), np.asarray(stats, np.int32), response,
+                     gray, sigma)[labels]
+
+
+def _isolated(ok: NDArray[np.bool_], labels: NDArray[np.int32], stats: NDArray[np.int32],
+              response: NDArray[np.float32], gray: NDArray[np.float32], sigma: float
+              ) -> NDArray[np.bool_]:
+    """Of the candidate spots, those on a flat surround.
+
+    Dust lands anywhere, so what is around a speck is the photo's plain surface; a button,
+    an eye or a stud has its own rim and shadow around it. The ring just outside a spot
+    must vary far less than the spot stands out.
+    """
+    ok = ok.copy()
+    h, w = labels.shape
+    inner, outer = _ellipse(5), _ellipse(11)
+    for n in np.flatnonzero(ok):
+        x, y, bw, bh = stats[n, :4]
+        x0, y0 = max(0, x - 6), max(0, y - 6)
+        x1, y1 = min(w, x + bw + 6), min(h, y + bh + 6)
+        if stats[n, cv2.CC_STAT_AREA] < SPOT_RING_AREA:
+            continue  # a speck of dust: too small to be a thing with its own rim
+        blob = (labels[y0:y1, x0:x1] == n).astype(np.uint8)
+        ring = (cv2.dilate(blob, outer) > 0) & ~(cv2.dilate(blob, inner) > 0)
+        if ring.sum() < 8:
+            continue
+        around = gray[y0:y1, x0:x1][ring]
+        spread = float(np.percentile(around, 90) - np.percentile(around, 10))
+        contrast = float(response[y0:y1, x0:x1][blob > 0].max())
+        ok[n] = spread <= max(4.0 * sigma, SPOT_RING * contrast)
+    return ok
 
 
 def _detect_tile(gray: NDArray[np.float32], sigma: float, faces: NDArray[np.bool_]
@@ -183,8 +215,8 @@ def _detect_tile(gray: NDArray[np.float32], sigma: float, faces: NDArray[np.bool
     # more often than dirt: only bright damage (the paper showing) is taken there.
     mask |= _lines(dark, sigma, step) & ~faces
     bright, dark = _responses(smooth, SPOT_WIDTH)
-    mask |= _spots(bright, sigma, step)
-    mask |= _spots(dark, sigma, step) & ~faces
+    mask |= _spots(bright, sigma, step, smooth)
+    mask |= _spots(dark, sigma, step, smooth) & ~faces
     return mask
 
 

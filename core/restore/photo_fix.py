@@ -44,6 +44,11 @@ class PhotoFix:
             return compose.upscale_photo(self.pixels, scale)
         return enlarge(self.pixels, scale, self.chain)
 
+    @property
+    def changed(self) -> bool:
+        """Whether damage was filled or the tone corrected (not only colour-space rounding)."""
+        return bool(self.stats and self.stats.pixels) or bool(self.tone and self.tone.applied)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data for the restore note."""
         damage: dict[str, Any] | None = None

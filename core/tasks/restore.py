@@ -149,6 +149,20 @@ def _resolve_choices(ctx: AppContext, choices: dict[int, str]) -> dict[int, int 
             for face, ref in choices.items()}
 
 
+def keep_finer_detail(before: NDArray[np.uint8], after: NDArray[np.uint8],
+                      per_model_px: float) -> NDArray[np.uint8]:
+    """`after`'s change to `before` kept only at the coarse scale the model worked at.
+
+    `per_model_px`: output pixels per pixel of the model's crop. The change is low-passed
+    below the model's own resolution, so what the model could not resolve (and blurred
+    when enlarged) is the photo's: before + lowpass(after - before).
+    """
+    change = after.astype(np.float32) - before.astype(np.float32)
+    sigma = max(0.5, 0.5 * per_model_px)
+    coarse = cv2.GaussianBlur(change, (0, 0), sigma)
+    return np.clip(np.rint(before.astype(np.float32) + coarse), 0, 255).astype(np.uint8)
+
+
 def _restore_face(run: RestoreSession, rgb: NDArray[np.uint8], canvas: NDArray[np.uint8],
                   det: DetectedFace, embedding: NDArray[np.float32], fr: FaceResult,
                   photo_date: datetime | None, colourless_photo: bool) -> dict[str, Any]:
@@ -179,9 +193,21 @@ def _restore_face(run: RestoreSession, rgb: NDArray[np.uint8], canvas: NDArray[n
     if run.options.keep_grain:
         sigma = compose.grain_sigma(rgb, det.box)
         result = compose.add_grain(result, aligned.lr_size, sigma, run.options.seed + fr.number)
+    finer = aligned.face_px > size  # the photo holds detail finer than the model's
+    if finer:
+        where = compose.enlarged(aligned.alignment, rgb.shape, canvas.shape)
+        x0, y0, x1, y1 = where.photo_box(canvas.shape)
+        before = canvas[y0:y1, x0:x1].copy()
     compose.paste_face(canvas, result, aligned, rgb.shape)
     fr.status = FaceStatus.RESTORED
-    if large:
+    if finer:
+        # The model's output, enlarged onto a face this large, is blurrier than the
+        # photo: only its coarse change is kept, the photo's own finer detail stays.
+        per_model_px = aligned.face_px / size * canvas.shape[1] / rgb.shape[1]
+        canvas[y0:y1, x0:x1] = keep_finer_detail(before, canvas[y0:y1, x0:x1], per_model_px)
+        done.notes.append(f"cleaned at the model's {size} px: the face is "
+                          f"{aligned.face_px:.0f} px across, so its finer detail is the photo's")
+    elif large:
         done.notes.append(f"cleaned at the model's {size} px: the face is "
                           f"{aligned.face_px:.0f} px across, so it is no sharper than that")
     fr.message = "; ".join(done.notes)
@@ -274,10 +300,7 @@ def restore_photo(run: RestoreSession, path: Path, out_dir: Path) -> PhotoResult
     h, w = rgb.shape[:2]
     result.width, result.height = w, h
     if not detected:
-        result.status = RestoreStatus.NO_FACES
-        result.message = "no faces found: nothing to restore, nothing written"
-        result.seconds = time.monotonic() - started
-        return result
+        return _repair_only(run, path, out_dir, result, found, started)
     wanted = o.scale
     if wanted == AUTO_SCALE:
         size = run.loaded.size
@@ -322,16 +345,54 @@ def restore_photo(run: RestoreSession, path: Path, out_dir: Path) -> PhotoResult
             face_crops[f"face-{fr.number:02d}-{name}"] = crop
     result.seconds = time.monotonic() - started
     if not any(f.status == FaceStatus.RESTORED for f in result.faces):
-        # A copy that is only enlarged, labelled as restored by AI, would mislead.
-        result.status = RestoreStatus.UNCHANGED
-        result.message = "no face was restored (see the faces): nothing written"
-        return result
+        if not fix.changed:
+            # A copy that is only enlarged, labelled as restored by AI, would mislead.
+            result.status = RestoreStatus.UNCHANGED
+            result.message = "no face was restored (see the faces): nothing written"
+            return result
+        result.message = "repaired the photo; no face was restored (see the faces)"
     pixels: NDArray[np.uint8] = (np.asarray(cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY), np.uint8)
                                  if gray else canvas)
     if fix.mask is not None and fix.stats is not None and fix.stats.pixels:
         face_crops[DAMAGE_MASK] = fix.mask  # for the app to show (saved with the crops)
     _write(run, path, out_dir, result, pixels, face_crops)
     result.status = RestoreStatus.RESTORED
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _repair_only(run: RestoreSession, path: Path, out_dir: Path, result: PhotoResult,
+                 found: _Found, started: float) -> PhotoResult:
+    """A photo without faces: written when its repair or tone changed it, else left alone."""
+    o = run.options
+    result.warnings.extend(found.warnings)
+    fix = None
+    if o.repair or o.tone > 0:
+        run.cancel.raise_if_cancelled()
+        fix = fix_photo(found.rgb, repair_damage=o.repair, tone=o.tone,
+                        mask=_edited_mask(o, path), keep_monochrome=o.keep_monochrome,
+                        cancel=run.cancel)
+    if fix is None or not fix.changed:
+        result.status = RestoreStatus.NO_FACES
+        result.message = "no faces found: nothing to restore, nothing written"
+        result.seconds = time.monotonic() - started
+        return result
+    h, w = found.rgb.shape[:2]
+    wanted = auto_scale([], run.loaded.size) if o.scale == AUTO_SCALE else o.scale
+    scale, warning = _output_scale(w, h, wanted,
+                                   o.max_output_pixels or run.ctx.settings.index.max_image_pixels)
+    result.scale = scale
+    if warning:
+        result.warnings.append(warning)
+    result.repair = fix.to_dict()
+    canvas = fix.enlarge(scale)
+    pixels: NDArray[np.uint8] = (np.asarray(cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY), np.uint8)
+                                 if found.gray else canvas)
+    crops = {DAMAGE_MASK: fix.mask} if fix.mask is not None and fix.stats and fix.stats.pixels \
+        else {}
+    _write(run, path, out_dir, result, pixels, crops)
+    result.status = RestoreStatus.RESTORED
+    result.message = "repaired the photo; no faces found"
     result.seconds = time.monotonic() - started
     return result
 

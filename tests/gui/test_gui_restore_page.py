@@ -45,6 +45,7 @@ from idfsr_desktop.main_window import MainWindow
 from idfsr_desktop.restore_controller import QueuedPhoto, run_summary
 from idfsr_desktop.restore_knobs_widget import DEFAULT_STRENGTH, RestoreKnobsWidget
 from idfsr_desktop.restore_progress import RestoreProgress
+from idfsr_desktop.restore_words import outcome_text
 
 
 @pytest.fixture
@@ -481,3 +482,18 @@ def test_arrow_keys_move_the_divider(qtbot: QtBot) -> None:
     assert view.divider == 1.0
     qtbot.keyClick(view, Qt.Key.Key_Right)
     assert view.divider == 1.0  # held at the edge
+
+
+def test_a_repaired_photo_without_restored_faces_says_so(qtbot: QtBot, window: MainWindow
+                                                          ) -> None:
+    page = window.restore
+    window.show_page("restore")
+    field = PhotoResult("field.jpg", "restored", output="field-restored.jpg")
+    photo = QueuedPhoto(Path("field.jpg"), "restored", found=PhotoResult("field.jpg"),
+                        result=field, before=grey_image())
+    assert photo.restorable  # no faces, yet a run still repairs it
+    queue(window, photo)
+    assert page.status_label.text().startswith("Repaired the photo; no faces found.")
+    sharp = PhotoResult("big.jpg", "restored", output="big-restored.jpg", faces=[
+        face(1, match(), "skipped", "", "already sharp: the face is 140 px across")])
+    assert outcome_text(sharp, "restored") == "Repaired the photo; all faces already sharp."

@@ -99,6 +99,20 @@ def test_tone_gives_a_faded_photo_its_contrast_back() -> None:
     assert np.array_equal(same, old) and not nothing.applied
 
 
+def test_a_warm_scene_with_deep_blacks_keeps_its_warmth() -> None:
+    # Like the demo album page: colour prints on brown paper, warm overall, blacks deep
+    # (the dyes did not fade). Levelling each channel apart made it blue-grey.
+    img = scene(seed=6).astype(np.float32)
+    cv2.rectangle(img, (250, 150), (310, 230), (12, 10, 8), -1)  # a deep shadow
+    warm = np.clip(np.rint(img * np.array([0.95, 0.85, 0.7])), 0, 255).astype(np.uint8)
+    out, change = correct_tone(warm, 0.5)
+    assert change.applied and not change.cast_ab  # contrast only, no cast taken out
+    assert out.std() > warm.std()
+    b_in = cv2.cvtColor(warm, cv2.COLOR_RGB2LAB)[..., 2].astype(float) - 128
+    b_out = cv2.cvtColor(out, cv2.COLOR_RGB2LAB)[..., 2].astype(float) - 128
+    assert b_out.mean() > 0.9 * b_in.mean() > 5  # as warm as it was
+
+
 def test_sepia_stays_sepia_unless_neutralised() -> None:
     grey = cv2.cvtColor(scene(seed=4), cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
     low = 0.3 + 0.4 * grey  # faded: 0.3..0.7
@@ -145,3 +159,16 @@ def test_on_a_face_only_bright_damage_is_taken() -> None:
     assert anywhere[dark].mean() > 0.8 and anywhere[bright].mean() > 0.8
     on_face = detect_damage(img, faces=[(10.0, 10.0, 190.0, 100.0)]) > 0
     assert on_face[dark].mean() < 0.05 and on_face[bright].mean() > 0.8
+
+
+def test_a_spot_with_its_own_shadow_is_a_thing_not_dust() -> None:
+    # A button: a bright disc and the shadow it casts. Dust: the same disc on plain ground.
+    rng = np.random.default_rng(7)
+    ground = np.full((120, 240, 3), 100.0) + rng.normal(0, 1.5, (120, 240, 3))
+    cv2.circle(ground, (62, 63), 8, (45, 45, 45), -1)  # the shadow it casts
+    cv2.circle(ground, (60, 60), 4, (200, 200, 200), -1)
+    cv2.circle(ground, (180, 60), 4, (200, 200, 200), -1)  # a blot of dust, no rim
+    photo = np.clip(np.rint(cv2.GaussianBlur(ground, (0, 0), 0.6)), 0, 255).astype(np.uint8)
+    mask = detect_damage(photo) > 0
+    assert mask[55:66, 175:186].mean() > 0.5  # the blot on plain ground is taken
+    assert not mask[40:81, 40:81].any()  # the button is left alone

@@ -121,3 +121,54 @@ def test_an_edited_mask_is_what_the_restore_repairs(lib: AppContext, model_dir: 
     Image.fromarray(np.zeros((3, 3), np.uint8)).save(tmp_path / "mask.png")
     (wrong,) = restore_photos(lib, [photo], tmp_path / "out", options).photos
     assert wrong.status == "error" and "damage mask is 3x3" in wrong.message
+
+
+def test_a_damaged_photo_without_faces_is_written_repaired(lib: AppContext, model_dir: Path,
+                                                           tmp_path: Path) -> None:
+    from core.restore.options import RestoreOptions
+    from core.tasks.restore import restore_photos
+
+    # A smooth landscape-like gradient with a white scratch and no face at all.
+    h, w = 120, 160
+    y, x = np.mgrid[0:h, 0:w]
+    rgb = np.stack([60 + 0.5 * x, 80 + 0.4 * y, 90 + 0.2 * x], -1).astype(np.uint8)
+    clean = rgb.copy()
+    cv2.line(rgb, (0, 70), (w - 1, 50), (240, 238, 230), 1)
+    photo = tmp_path / "field.png"
+    Image.fromarray(rgb).save(photo)
+    options = RestoreOptions(steps=1, candidates=1, fit_missing=False, model=str(model_dir),
+                             scale=1.0, tone=0.0)
+    (result,) = restore_photos(lib, [photo], tmp_path / "out", options).photos
+    assert result.status == "restored", result.message
+    assert result.message == "repaired the photo; no faces found"
+    assert result.faces == [] and result.output is not None
+    out = np.asarray(Image.open(result.output).convert("RGB")).astype(int)
+    scratch = np.any(rgb != clean, -1)
+    assert np.abs(out[scratch] - clean[scratch]).mean() < 15  # the scratch is filled
+    note = json.loads(Path(result.sidecar or "").read_text())
+    assert note["repair"]["damage"]["pixels"] > 0
+
+    # Nothing to repair and no tone: nothing written, as before.
+    Image.fromarray(clean).save(photo)
+    (plain,) = restore_photos(lib, [photo], tmp_path / "out2", options).photos
+    assert plain.status == "no_faces" and plain.output is None
+
+
+def test_a_face_larger_than_the_model_keeps_the_photos_finer_detail() -> None:
+    from core.tasks.restore import keep_finer_detail
+
+    rng = np.random.default_rng(3)
+    before = np.clip(128 + 40 * rng.standard_normal((96, 96, 3)), 0, 255).astype(np.uint8)
+    # What pasting an enlarged model output does: the fine detail gone, the tone lifted.
+    after = np.clip(cv2.GaussianBlur(before.astype(np.float32), (0, 0), 3.0) + 20, 0, 255
+                    ).astype(np.uint8)
+    kept = keep_finer_detail(before, after, per_model_px=2.5).astype(np.float32)
+
+    def fine(img: np.ndarray) -> float:
+        f = img.astype(np.float32)
+        return float(np.abs(f - cv2.GaussianBlur(f, (0, 0), 1.0)).mean())
+
+    assert fine(kept) > 0.9 * fine(before) > 2 * fine(after)  # the detail is the photo's
+    assert abs(kept.mean() - before.astype(np.float32).mean() - 20) < 2  # the change is kept
+    same = keep_finer_detail(before, before, per_model_px=2.5)
+    assert np.array_equal(same, before)  # nowhere pasted: nothing changed
