@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
@@ -95,6 +96,7 @@ class CancelToken:
 
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class JobExecutor(Protocol):
@@ -107,3 +109,38 @@ class JobExecutor(Protocol):
         """fn's result, run with a context."""
         ...
 
+
+
+def run_on_threads(
+    work: Callable[..., R],
+    jobs: Iterable[tuple[Any, ...]],
+    take: Callable[[R], None],
+    *,
+    workers: int,
+    ahead: int,
+    name: str,
+    cancel: CancelToken,
+) -> None:
+    """Run `work(*job)` for every job on `workers` threads and hand each result to `take` on
+    this thread as it comes; at most `ahead` jobs wait at once, and the token is checked
+    between results. Whatever stops the run (a cancel, an error) drops the jobs not started."""
+    queue = iter(jobs)
+    pending: set[Future[R]] = set()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name) as pool:
+        try:
+            while True:
+                while len(pending) < ahead:
+                    job = next(queue, None)
+                    if job is None:
+                        break
+                    pending.add(pool.submit(work, *job))
+                if not pending:
+                    break
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    take(fut.result())
+                cancel.raise_if_cancelled()
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            raise

@@ -17,7 +17,6 @@ import io
 import logging
 import os
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,7 @@ from core.faces.quality import face_quality
 from core.faces.store import pack_vector
 from core.faces.types import DetectedFace, FaceBackend
 from core.fsutil import atomic_write_bytes
-from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
+from core.jobs import CancelToken, Progress, ProgressCallback, no_progress, run_on_threads
 from core.library.imageio import load_image
 
 log = logging.getLogger(__name__)
@@ -342,39 +341,26 @@ def scan_faces(
     workers = ctx.settings.faces.workers or os.cpu_count() or 2
     total, done = len(todo), 0
     progress(Progress("faces", 0, total, "finding faces"))
-    queue = iter(todo)
-    pending: set[Future[_Analysed]] = set()
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="idfsr-faces") as pool:
-        try:
-            while True:
-                while len(pending) < workers * 2:
-                    row = next(queue, None)
-                    if row is None:
-                        break
-                    pending.add(
-                        pool.submit(_analyse, backend, row.id, row.path, row.content_hash, ctx,
-                                    roots.get(row.root_id, ""))
-                    )
-                if not pending:
-                    break
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    writer.add(fut.result())
-                    done += 1
-                    progress(Progress("faces", done, total, "finding faces"))
-                cancel.raise_if_cancelled()
-        except JobCancelled:
-            for fut in pending:
-                fut.cancel()
-            writer.flush()
-            raise JobCancelled(
-                f"face analysis stopped after {done} of {total} photos; run it again to resume"
-            ) from None
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            writer.flush()  # keep what is done: the next run resumes after it
-            raise
+
+    def take(result: _Analysed) -> None:
+        nonlocal done
+        writer.add(result)
+        done += 1
+        progress(Progress("faces", done, total, "finding faces"))
+
+    jobs = ((backend, row.id, row.path, row.content_hash, ctx, roots.get(row.root_id, ""))
+            for row in todo)
+    try:
+        run_on_threads(_analyse, jobs, take, workers=workers, ahead=workers * 2,
+                       name="idfsr-faces", cancel=cancel)
+    except JobCancelled:
         writer.flush()
+        raise JobCancelled(
+            f"face analysis stopped after {done} of {total} photos; run it again to resume"
+        ) from None
+    except BaseException:
+        writer.flush()  # keep what is done: the next run resumes after it
+        raise
+    writer.flush()
     report.seconds = time.monotonic() - started
     return report

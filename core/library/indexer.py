@@ -15,7 +15,6 @@ import os
 import stat
 import time
 from collections import defaultdict
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from core.context import AppContext
 from core.db.models import LibraryRoot, Photo, PhotoStatus, ScanIssue
 from core.db.types import utcnow
 from core.errors import ImageReadError, JobCancelled
-from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
+from core.jobs import CancelToken, Progress, ProgressCallback, no_progress, run_on_threads
 from core.library.imageio import ImageInfo, inspect_image
 from core.library.thumbnails import save_thumbnail, thumbnail_file
 from core.library.walk import FoundFile, WalkIssue, walk_images
@@ -279,44 +278,33 @@ def index_library(
     total = len(todo)
     done = 0
     progress(Progress("indexing", 0, total, "reading photos"))
-    pending: set[Future[_ReadResult]] = set()
-    queue = iter(todo)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="idfsr-index") as pool:
-        try:
-            while True:
-                while len(pending) < workers * 4:
-                    nxt = next(queue, None)
-                    if nxt is None:
-                        break
-                    pending.add(pool.submit(_read_photo, nxt[1], nxt[0], ctx))
-                if not pending:
-                    break
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    r = fut.result()
-                    row = known.get(r.found.path)
-                    moved_from = None
-                    sources = move_sources.get(r.content_hash or "")
-                    if row is None and r.info is not None and sources:
-                        moved_from = sources.pop()
-                        moved_ids.add(moved_from)
-                        report.moved += 1
-                    elif row is None:
-                        report.new += 1
-                    else:
-                        report.changed += 1
-                    writer.add(r, row.id if row is not None else None, moved_from)
-                    done += 1
-                    progress(Progress("indexing", done, total, "reading photos"))
-                cancel.raise_if_cancelled()
-        except JobCancelled:
-            for fut in pending:
-                fut.cancel()
-            writer.flush()
-            raise JobCancelled(
-                f"indexing stopped after {done} of {total} photos; run it again to resume"
-            ) from None
+
+    def take(r: _ReadResult) -> None:
+        nonlocal done
+        row = known.get(r.found.path)
+        moved_from = None
+        sources = move_sources.get(r.content_hash or "")
+        if row is None and r.info is not None and sources:
+            moved_from = sources.pop()
+            moved_ids.add(moved_from)
+            report.moved += 1
+        elif row is None:
+            report.new += 1
+        else:
+            report.changed += 1
+        writer.add(r, row.id if row is not None else None, moved_from)
+        done += 1
+        progress(Progress("indexing", done, total, "reading photos"))
+
+    try:
+        run_on_threads(_read_photo, ((f, root_id, ctx) for root_id, f in todo), take,
+                       workers=workers, ahead=workers * 4, name="idfsr-index", cancel=cancel)
+    except JobCancelled:
         writer.flush()
+        raise JobCancelled(
+            f"indexing stopped after {done} of {total} photos; run it again to resume"
+        ) from None
+    writer.flush()
 
     # 4. What was not seen (and did not move) is missing; kept until the user purges.
     now = utcnow()
