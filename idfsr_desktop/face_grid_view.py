@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QAbstractItemView, QFrame, QListView, QWidget
 
+from idfsr_desktop.even_grid_view import EvenGridView
 from idfsr_desktop.face_item_delegate import FaceItemDelegate
 from idfsr_desktop.face_list_model import FaceListModel
 
 
-class FaceGridView(QListView):
+class FaceGridView(EvenGridView):
     """Shows a FaceListModel; `strip=True` lays the faces out on one scrolling row."""
 
     def __init__(self, model: FaceListModel, thumb_size: int, parent: QWidget | None = None, *,
@@ -37,25 +38,17 @@ class FaceGridView(QListView):
             self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
             self.verticalScrollBar().setSingleStep(thumb_size // 4)
         self.setModel(model)
-        self.viewport().installEventFilter(self)
+        self.fit_on_resize()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.viewport() and event.type() == QEvent.Type.Resize:
-            self._fit_grid()
-        return super().eventFilter(watched, event)
-
-    def _fit_grid(self) -> None:
-        """Spread the columns evenly over the width (a strip keeps its natural cells)."""
+    def cell_and_gap(self) -> tuple[QSize, int]:
         cell = self.face_delegate.cell_size(self.fontMetrics())
-        gap = max(2, self.fontMetrics().height() // 4)
+        return cell, max(2, self.fontMetrics().height() // 4)
+
+    def grid_for(self, cell: QSize, gap: int) -> QSize:
+        """A strip keeps its natural cells; a grid spreads its columns evenly."""
         if self._strip:
-            grid = QSize(cell.width() + gap, cell.height())
-        else:
-            width = self.viewport().width()
-            columns = max(1, width // (cell.width() + gap))
-            grid = QSize(max(cell.width() + gap, (width - 1) // columns), cell.height() + gap)
-        if grid != self.gridSize():
-            self.setGridSize(grid)
+            return QSize(cell.width() + gap, cell.height())
+        return super().grid_for(cell, gap)
 
     def selected_rows(self) -> list[int]:
         """The selected rows, in order."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from core.people.service import PersonInfo
 from core.people.suggest import MergeSuggestion
 from idfsr_desktop.empty_state_widget import EmptyStateWidget
+from idfsr_desktop.even_grid_view import EvenGridView
 from idfsr_desktop.fit_controller import FitController
 from idfsr_desktop.flow_layout import FlowLayout
 from idfsr_desktop.person_card_delegate import PersonCardDelegate
@@ -51,7 +52,7 @@ def merge_question(into: PersonInfo, others: list[PersonInfo]) -> tuple[str, str
             "You can undo this with Edit ▸ Undo.")
 
 
-class PersonGridView(QListView):
+class PersonGridView(EvenGridView):
     """Cards in a grid; a card dragged onto another asks to merge them."""
 
     def __init__(self, model: PersonListModel, parent: QWidget | None = None) -> None:
@@ -76,21 +77,11 @@ class PersonGridView(QListView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.setAccessibleName("People")
         self.setModel(model)
-        self.viewport().installEventFilter(self)
+        self.fit_on_resize()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.viewport() and event.type() == QEvent.Type.Resize:
-            self._fit_grid()
-        return super().eventFilter(watched, event)
-
-    def _fit_grid(self) -> None:
+    def cell_and_gap(self) -> tuple[QSize, int]:
         cell = self.card_delegate.cell_size(self.fontMetrics())
-        gap = max(2, self.fontMetrics().height() // 3)
-        width = self.viewport().width()
-        columns = max(1, width // (cell.width() + gap))
-        grid = QSize(max(cell.width() + gap, (width - 1) // columns), cell.height() + gap)
-        if grid != self.gridSize():
-            self.setGridSize(grid)
+        return cell, max(2, self.fontMetrics().height() // 3)
 
 
 class PeopleOverviewWidget(QWidget):
