@@ -17,6 +17,7 @@ from core.cli_support import (
     app_context,
     cancellable,
     emit_json,
+    emit_rows,
     json_option,
     run_cli,
 )
@@ -294,12 +295,7 @@ def _face_line(f: face_service.FaceInfo) -> str:
 def faces_list(ctx: click.Context, photo: str | None, limit: int | None, as_json: bool) -> None:
     """List faces: id, photo, box, landmarks, detector score, quality, size in pixels."""
     found = face_service.list_faces(app_context(ctx), photo=photo, limit=limit)
-    if as_json:
-        emit_json([f.to_dict() for f in found])
-        return
-    for f in found:
-        click.echo(_face_line(f))
-    click.echo(f"{len(found)} faces")
+    emit_rows(found, as_json, _face_line, "faces")
 
 
 @faces.command("similar")

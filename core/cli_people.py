@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from core.cli_support import ProgressBars, app_context, cancellable, emit_json, json_option
+from core.cli_support import (
+    ProgressBars,
+    app_context,
+    cancellable,
+    emit_json,
+    emit_rows,
+    json_option,
+)
 from core.context import AppContext
 from core.faces.service import FaceInfo
 from core.fsutil import display_path
@@ -58,12 +65,7 @@ def _person_arg(app: AppContext, ref: str) -> int:
 def people_list(ctx: click.Context, show_all: bool, as_json: bool) -> None:
     """List persons, most faces first: id, name, faces, confirmed faces, date range."""
     found = list_people(app_context(ctx), include_hidden=show_all)
-    if as_json:
-        emit_json([p.to_dict() for p in found])
-        return
-    for p in found:
-        click.echo(_line(p))
-    click.echo(f"{len(found)} persons")
+    emit_rows(found, as_json, _line, "persons")
 
 
 @people.command("show")

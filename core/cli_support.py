@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import click
 from tqdm import tqdm
@@ -24,6 +24,13 @@ from core.paths import AppPaths
 from core.safekeeping import open_session
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Plain(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+Row = TypeVar("Row", bound=_Plain)
 
 
 def json_option(fn: F) -> F:
@@ -58,6 +65,16 @@ def emit_json(data: Any) -> None:
     """Write data as JSON (valid UTF-8, whatever the file names) to stdout."""
     plain = json.loads(json.dumps(data, default=_default))  # dataclasses, dates: plain data
     click.echo(json.dumps(_printable(plain), indent=2, ensure_ascii=False))
+
+
+def emit_rows(rows: Sequence[Row], as_json: bool, line: Callable[[Row], str], noun: str) -> None:
+    """A list command's output: the rows as JSON, or a line each and how many there are."""
+    if as_json:
+        emit_json([row.to_dict() for row in rows])
+        return
+    for row in rows:
+        click.echo(line(row))
+    click.echo(f"{len(rows)} {noun}")
 
 
 def app_paths(click_ctx: click.Context) -> AppPaths:
