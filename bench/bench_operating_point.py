@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import face_metrics as fm  # noqa: E402
 from bench_restore import build_library, central, heldout_names, rgb_of  # noqa: E402
 from judge_faceres import FaceresJudge  # noqa: E402
+from report_json import write_report  # noqa: E402
 
 from core.context import AppContext  # noqa: E402
 from core.faces.align import canonical_alignment  # noqa: E402
@@ -262,10 +263,7 @@ def main(argv: list[str] | None = None) -> None:
                   seconds=round(time.monotonic() - started, 1))
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
-    text = json.dumps(report, indent=1)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
+    write_report(report, args.out, indent=1)
 
 
 if __name__ == "__main__":

@@ -31,13 +31,13 @@ from typing import Any
 
 import cv2
 import numpy as np
-import torch
 from numpy.typing import NDArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from judge import DEFAULT_PATH, Judge, verification  # noqa: E402
+from report_json import run_report  # noqa: E402
 
 from core.idfsr.checkpoint import load_model  # noqa: E402
 from core.idfsr.dataset import PreparedFaces  # noqa: E402
@@ -203,15 +203,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--grid-people", type=int, default=6)
     ap.add_argument("--grid-out", default=str(OUT / "idfsr_grid.png"))
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=None, help="Also write the JSON here.")
-    args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    report = evaluate(args)
-    text = json.dumps(report, indent=2)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
+    run_report(ap, evaluate, argv)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-import torch
 from numpy.typing import NDArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -41,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import face_metrics as fm  # noqa: E402
 from judge_faceres import FaceresJudge  # noqa: E402
+from report_json import run_report  # noqa: E402
 
 from core.faces.align import roll_yaw_pitch  # noqa: E402
 from core.faces.recognizers import open_recognizer  # noqa: E402
@@ -194,15 +194,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--grid-people", type=int, default=8)
     ap.add_argument("--name", default="sizes")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=None, help="Also write the JSON here.")
-    args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    report = evaluate(args)
-    text = json.dumps(report, indent=2)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
+    run_report(ap, evaluate, argv)
 
 
 if __name__ == "__main__":
