@@ -58,6 +58,17 @@ def _person_arg(app: AppContext, ref: str) -> int:
     return resolve_person(app, ref)
 
 
+def _edit_person(ctx: click.Context, ref: str, as_json: bool,
+                 edit: Callable[[AppContext, int], None],
+                 message: Callable[[PersonInfo], str]) -> None:
+    """Apply one edit to the person REF names, then report them as they now are."""
+    app = app_context(ctx)
+    pid = _person_arg(app, ref)
+    edit(app, pid)
+    info = get_person(app, pid)
+    _done(as_json, info.to_dict(), message(info))
+
+
 @people.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Hidden persons too.")
 @json_option
@@ -95,10 +106,8 @@ def people_show(ctx: click.Context, person: str, n_faces: int, as_json: bool) ->
 @click.pass_context
 def people_rename(ctx: click.Context, person: str, name: str, as_json: bool) -> None:
     """Give a person a name ("" removes it)."""
-    app = app_context(ctx)
-    pid = _person_arg(app, person)
-    edits.rename(app, pid, name)
-    _done(as_json, get_person(app, pid).to_dict(), f"#{pid} is now {name or '(no name)'}")
+    _edit_person(ctx, person, as_json, lambda app, pid: edits.rename(app, pid, name),
+                 lambda info: f"#{info.id} is now {name or '(no name)'}")
 
 
 @people.command("merge")
@@ -215,11 +224,8 @@ def people_unassign(ctx: click.Context, faces: tuple[int, ...], as_json: bool) -
 @click.pass_context
 def people_hide(ctx: click.Context, person: str, show: bool, as_json: bool) -> None:
     """Hide a person from lists and suggestions (--show: undo that)."""
-    app = app_context(ctx)
-    pid = _person_arg(app, person)
-    edits.hide(app, pid, hidden=not show)
-    info = get_person(app, pid)
-    _done(as_json, info.to_dict(), f"{info.label} is {'shown' if show else 'hidden'}")
+    _edit_person(ctx, person, as_json, lambda app, pid: edits.hide(app, pid, hidden=not show),
+                 lambda info: f"{info.label} is {'shown' if show else 'hidden'}")
 
 
 @people.command("cover")
@@ -229,10 +235,8 @@ def people_hide(ctx: click.Context, person: str, show: bool, as_json: bool) -> N
 @click.pass_context
 def people_cover(ctx: click.Context, person: str, face: int, as_json: bool) -> None:
     """Pick the face that shows PERSON (it is confirmed as theirs)."""
-    app = app_context(ctx)
-    pid = _person_arg(app, person)
-    edits.set_cover(app, pid, face)
-    _done(as_json, get_person(app, pid).to_dict(), f"cover of #{pid}: face {face}")
+    _edit_person(ctx, person, as_json, lambda app, pid: edits.set_cover(app, pid, face),
+                 lambda info: f"cover of #{info.id}: face {face}")
 
 
 @people.command("suggest")

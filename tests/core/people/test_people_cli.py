@@ -59,3 +59,20 @@ def test_unknown_person_is_one_clear_line(tmp_path: Path) -> None:
         capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert out.stderr.strip() == "error: there is no person named 'Nobody'"
+
+
+def test_person_edits_say_what_they_did(app: AppContext, lib: SynthLibrary) -> None:
+    alice = the_person(app, lib.faces["alice"])
+
+    def say(*args: str) -> str:
+        result = CliRunner().invoke(main, ["people", *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return str(result.stdout).strip()
+
+    assert say("rename", str(alice), "Alice") == f"#{alice} is now Alice"
+    assert say("rename", str(alice), "") == f"#{alice} is now (no name)"
+    assert say("hide", str(alice)) == f"#{alice} is hidden"
+    assert say("hide", str(alice), "--show") == f"#{alice} is shown"
+    face = lib.faces["alice"][3]
+    assert say("cover", str(alice), str(face)) == f"cover of #{alice}: face {face}"
+    assert run("show", str(alice), "--faces", "0")["cover_face_id"] == face
