@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -23,6 +25,18 @@ ID_DIM = 16
 
 
 TEST_RECOGNIZER = Recognizer("test", "test/rec-16", ID_DIM)
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Torch limited to `n` threads for a while (the test machine is shared; tiny models
+    need no more)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def tiny_config(size: int = SIZE, ref_grid: int = 2,

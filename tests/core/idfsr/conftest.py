@@ -7,19 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from idfsr_support import make_faces, tiny_model, write_dataset
+from idfsr_support import make_faces, tiny_model, torch_threads, write_dataset
 
 from core.idfsr.checkpoint import LoadedModel
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _few_threads() -> Iterator[None]:
-    # The test machine is shared: one thread is plenty for these tiny models.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture

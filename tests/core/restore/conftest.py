@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
+from idfsr_support import torch_threads
 from PIL import Image
 from restore_support import tiny_restoration_model
 
@@ -20,11 +20,8 @@ GROUPS = Path(__file__).resolve().parents[2] / "fixtures" / "faces" / "groups"
 
 @pytest.fixture(autouse=True, scope="session")
 def _few_threads() -> Iterator[None]:
-    # The test machine is shared: one thread is plenty for these tiny models.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture(scope="session")
