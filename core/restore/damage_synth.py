@@ -66,11 +66,14 @@ def _paint(layer: NDArray[np.float32], alpha: NDArray[np.float32], colour: NDArr
 
 
 def paint_damage(clean: Image, seed: int, *, scratches: int = 3, cracks: int = 2,
-                 dust: int | None = None, spots: int = 3, fade: bool = False) -> Damaged:
+                 dust: int | None = None, spots: int = 3, thick_cracks: int = 1,
+                 fade: bool = False) -> Damaged:
     """`clean` with seeded damage painted over it (RGB uint8 in, RGB uint8 out).
 
     Scratches: long thin lines (1-3 px), bright or dark. Cracks: branching, bending
-    bright lines (1-2 px). Dust: specks of 1-3 px (by default one per 4,000 pixels).
+    bright lines (1-2 px). Thick cracks: branching bright cracks 3-8 px wide, where the
+    emulsion has split open (drawn from their own seeded stream, so adding them leaves the
+    rest of the damage as it was). Dust: specks of 1-3 px (by default one per 4,000 pixels).
     Spots: blotches of 4-12 px. Fading (optional): contrast lowered towards a warm cast.
     """
     rng = np.random.default_rng(seed)
@@ -98,6 +101,17 @@ def paint_damage(clean: Image, seed: int, *, scratches: int = 3, cracks: int = 2
             branch = _polyline(rng, w, h, rng.uniform(0.05, 0.15) * size, 0.4)
             branch = branch - branch[0] + (start * 16).astype(np.int32)
             _paint(img, alpha, colour, stroke(branch, 1), 0.9)
+    thick = np.random.default_rng([seed, 1])
+    for _ in range(thick_cracks):
+        pts = _polyline(thick, w, h, thick.uniform(0.15, 0.35) * size, 0.3)
+        colour = _colour(thick, True)
+        width = int(thick.integers(3, 9))
+        _paint(img, alpha, colour, stroke(pts, width), 0.95)
+        for _ in range(int(thick.integers(1, 4))):  # narrower branches off the crack
+            start = pts[int(thick.integers(0, len(pts)))]
+            branch = _polyline(thick, w, h, thick.uniform(0.05, 0.15) * size, 0.4)
+            branch = branch - branch[0] + start
+            _paint(img, alpha, colour, stroke(branch, max(2, width // 2)), 0.9)
     n_dust = dust if dust is not None else max(1, h * w // 4000)
     for _ in range(n_dust):
         shape[:] = 0
