@@ -35,6 +35,9 @@ LINE_WIDTH = 7  # top-hat element for lines: structures up to ~5 px wide
 SPOT_WIDTH = 15  # top-hat element for specks and spots: up to ~12 px across
 LINE_LENGTH = 11  # a line must run this long at one orientation
 ORIENTATIONS = 12
+WIDE_WIDTH = 17  # top-hat element for wide cracks: bright lines up to ~12 px wide
+WIDE_LENGTH = 25  # a wide crack must run this long at one orientation
+WIDE_SPAN = 80  # px: a wide crack's extent at least
 LINE_STRONG = 6.0  # line seeds: this many noise sigmas (and at least MIN_CONTRAST)
 LINE_WEAK = 0.5  # grown along the line where it keeps this share of the seed threshold
 LINE_TEXTURE = 4.0  # a line must exceed its surroundings' response this many times
@@ -94,6 +97,7 @@ def _line_kernels(length: int, count: int) -> list[NDArray[np.uint8]]:
 
 
 _KERNELS = _line_kernels(LINE_LENGTH, ORIENTATIONS)
+_WIDE_KERNELS = _line_kernels(WIDE_LENGTH, ORIENTATIONS)
 
 
 def _ellipse(size: int) -> NDArray[np.uint8]:
@@ -119,20 +123,21 @@ def _hysteresis(strong: NDArray[np.bool_], weak: NDArray[np.bool_]) -> NDArray[n
     return keep[labels]
 
 
-def _edges(gray: NDArray[np.float32]) -> NDArray[np.float32]:
-    """How much the photo itself steps across a few pixels, thin structure removed."""
+def _edges(gray: NDArray[np.float32], thin: int = 7) -> NDArray[np.float32]:
+    """How much the photo itself steps across a few pixels, structure under `thin` px removed."""
     g = np.ascontiguousarray(np.clip(gray, 0, 255).astype(np.uint8))
-    base = cv2.GaussianBlur(cv2.medianBlur(g, 7).astype(np.float32), (0, 0), 1.0)
+    base = cv2.GaussianBlur(cv2.medianBlur(g, thin).astype(np.float32), (0, 0), 1.0)
     gx = cv2.Sobel(base, cv2.CV_32F, 1, 0, ksize=3) / 8
     gy = cv2.Sobel(base, cv2.CV_32F, 0, 1, ksize=3) / 8
     step = np.hypot(gx, gy) * EDGE_SPAN
     return np.asarray(cv2.dilate(step, _ellipse(5)), np.float32)
 
 
-def _lines(response: NDArray[np.float32], sigma: float, step: NDArray[np.float32]
+def _lines(response: NDArray[np.float32], sigma: float, step: NDArray[np.float32],
+           kernels: Sequence[NDArray[np.uint8]] = _KERNELS, min_span: float = MIN_LINE_SPAN
            ) -> NDArray[np.bool_]:
     linear = np.zeros_like(response)
-    for kern in _KERNELS:
+    for kern in kernels:
         np.maximum(linear, cv2.morphologyEx(response, cv2.MORPH_OPEN, kern), out=linear)
     threshold = max(MIN_CONTRAST, LINE_STRONG * sigma)
     # The photo's own thin structure (wires, fabric, hair) comes in crowds; a scratch
@@ -148,7 +153,7 @@ def _lines(response: NDArray[np.float32], sigma: float, step: NDArray[np.float32
                                                                connectivity=8)
     span = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     # Long and thin: a short stub or a thick patch is not a scratch.
-    ok = span >= MIN_LINE_SPAN
+    ok = span >= min_span
     ok[0] = False
     return ok[labels]
 
@@ -214,6 +219,10 @@ def _detect_tile(gray: NDArray[np.float32], sigma: float, faces: NDArray[np.bool
     # On a face, thin dark lines and dots are its brows, lashes, nostrils and lips far
     # more often than dirt: only bright damage (the paper showing) is taken there.
     mask |= _lines(dark, sigma, step) & ~faces
+    # Cracks where the emulsion split open are wider than scratches: bright lines at a
+    # wider scale, compared with the photo's steps once those wider lines are taken out.
+    wide, _ = _responses(smooth, WIDE_WIDTH)
+    mask |= _lines(wide, sigma, _edges(smooth, 15), _WIDE_KERNELS, WIDE_SPAN)
     bright, dark = _responses(smooth, SPOT_WIDTH)
     mask |= _spots(bright, sigma, step, smooth)
     mask |= _spots(dark, sigma, step, smooth) & ~faces

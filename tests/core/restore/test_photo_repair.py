@@ -172,3 +172,19 @@ def test_a_spot_with_its_own_shadow_is_a_thing_not_dust() -> None:
     mask = detect_damage(photo) > 0
     assert mask[55:66, 175:186].mean() > 0.5  # the blot on plain ground is taken
     assert not mask[40:81, 40:81].any()  # the button is left alone
+
+
+def test_a_thick_branching_crack_is_found() -> None:
+    """A 6 px white crack with 3 px branches, where the emulsion split open, is damage."""
+    clean = scene(320, 400, seed=3)
+    damaged = clean.copy()
+    trunk = np.array([(20, 40), (110, 90), (190, 100), (280, 170), (380, 200)], np.int32)
+    cv2.polylines(damaged, [trunk], False, (235, 230, 215), 6, cv2.LINE_AA)
+    for branch in ([(110, 90), (140, 170), (130, 250)], [(280, 170), (320, 90)]):
+        cv2.polylines(damaged, [np.array(branch, np.int32)], False, (235, 230, 215), 3,
+                      cv2.LINE_AA)
+    painted = np.abs(damaged.astype(int) - clean).max(axis=2) > 20
+    found = detect_damage(damaged) > 0
+    assert near(painted, found) > 0.85  # the crack, branches included, is in the mask
+    assert near(found, painted) > 0.9  # and little else is
+    assert (detect_damage(clean) > 0).mean() < 0.002
