@@ -2,7 +2,8 @@
 
 Photos: ../shared/data/fixtures/groups/*.jpg and fixtures/people/*/* (clean photos never
 used in training; no LFW held-out people). Damage is painted by
-core.restore.damage_synth.paint_damage (scratches, cracks, dust, spots), seeded per photo.
+core.restore.damage_synth.paint_damage (scratches, thin and thick cracks, dust, spots),
+seeded per photo.
 
 - mask: pixel precision and recall of the detected mask against the painted (visible)
   damage, with a 2 px tolerance band (a detected pixel is right within 2 px of painted
