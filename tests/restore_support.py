@@ -8,6 +8,7 @@ import zlib
 from pathlib import Path
 
 from idfsr_support import tiny_net, tiny_restorer
+from PIL import Image
 from pydantic import BaseModel
 
 from core.idfsr.checkpoint import save_model
@@ -66,3 +67,16 @@ def untyped_keys(model: BaseModel, where: str = "note") -> list[str]:
                 if isinstance(item, BaseModel):
                     found += untyped_keys(item, f"{where}.{name}[{i}]")
     return found
+
+
+GROUPS = Path(__file__).resolve().parent / "fixtures" / "faces" / "groups"
+
+
+def old_print_of_two_people(path: Path) -> Path:
+    """Barack Obama and Joe Biden ten times smaller and grey, at `path`: an old print scanned
+    small (faces of 12-20 px)."""
+    img = Image.open(GROUPS / "two_people.jpg").convert("RGB")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.resize((round(img.width / 10), round(img.height / 10)), Image.Resampling.LANCZOS).convert(
+        "L").save(path)
+    return path

@@ -10,10 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image
 from pytestqt.qtbot import QtBot
+from restore_support import tiny_restoration_model
 from squares_backend import SquaresBackend, squares_photo
 
 from core.context import AppContext
 from core.faces.backends import FACE_BACKEND
+from core.idfsr.checkpoint import DEFAULT_MODEL
+from core.tasks.demo import run_demo
 from idfsr_desktop.main_window import MainWindow
 from idfsr_desktop.task_runner import InlineExecutor
 
@@ -132,3 +135,16 @@ def wait_until_indexed(qtbot: QtBot, window: MainWindow, timeout: int = 60_000) 
     """Until the window's indexing run has ended."""
     settle(qtbot, window,
            lambda: window.index_task is not None and not window.index_task.running, timeout)
+
+
+
+@pytest.fixture(scope="session")
+def restore_demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo library indexed and its people named, with a tiny seeded restoration model as
+    the default: built once for the tests of the Restore page, which each work on a copy."""
+    home = tmp_path_factory.mktemp("restore-demo")
+    with AppContext.open(home) as ctx:
+        run_demo(ctx, restore=False)
+        tiny_restoration_model(ctx.paths.models / "idfsr" / DEFAULT_MODEL)
+    return home
+

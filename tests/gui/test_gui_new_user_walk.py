@@ -21,28 +21,24 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QFileDialog
 from pytestqt.qtbot import QtBot
 from qt_drag import drop
-from restore_support import tiny_restoration_model
+from restore_support import old_print_of_two_people
 
 from core.context import AppContext
-from core.idfsr.checkpoint import DEFAULT_MODEL
-from core.tasks.demo import run_demo
+from core.people.service import list_people
 from core.tasks.fitting import fit_person
 from idfsr_desktop.main_window import MainWindow
 
-GROUPS = Path(__file__).resolve().parents[1] / "fixtures" / "faces" / "groups"
-
 
 @pytest.fixture(scope="module")
-def known_people_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def known_people_home(restore_demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home whose library (the bundled demo's portraits) is indexed, its two people named
     and briefly fitted to a tiny restoration model installed as the default."""
-    home = tmp_path_factory.mktemp("walk-home")
+    home = tmp_path_factory.mktemp("walk-home") / "home"
+    shutil.copytree(restore_demo_home, home)
     with AppContext.open(home) as ctx:
-        report = run_demo(ctx, restore=False)
-        tiny_restoration_model(ctx.paths.models / "idfsr" / DEFAULT_MODEL)
-        for person in report.people:
-            if person["name"] in ("Barack Obama", "Joe Biden"):
-                fit_person(ctx, person["id"], steps=2)
+        for person in list_people(ctx, best=0):
+            if person.name in ("Barack Obama", "Joe Biden"):
+                fit_person(ctx, person.id, steps=2)
     return home
 
 
@@ -67,12 +63,7 @@ def window(qtbot: QtBot, known_people_home: Path, isolated_home: Path
 @pytest.fixture
 def old_print(tmp_path: Path) -> Path:
     """Barack Obama and Joe Biden, ten times smaller and grey: an old print scanned small."""
-    img = Image.open(GROUPS / "two_people.jpg").convert("RGB")
-    path = tmp_path / "Old prints" / "grandpa and friend.png"
-    path.parent.mkdir()
-    img.resize((img.width // 10, img.height // 10), Image.Resampling.LANCZOS).convert(
-        "L").save(path)
-    return path
+    return old_print_of_two_people(tmp_path / "Old prints" / "grandpa and friend.png")
 
 
 def sha(path: Path) -> str:

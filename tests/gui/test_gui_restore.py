@@ -14,39 +14,25 @@ from pathlib import Path
 
 import pytest
 import torch
-from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 from qt_drag import drop
-from restore_support import tiny_restoration_model
+from restore_support import GROUPS, old_print_of_two_people
 
 from core.context import AppContext
-from core.idfsr.checkpoint import DEFAULT_MODEL
 from core.people.service import resolve_person
 from core.restore.options import RestoreOptions
-from core.tasks.demo import run_demo
 from idfsr_desktop.main_window import MainWindow
 from idfsr_desktop.restore_faces_widget import NO_ONE
 
-GROUPS = Path(__file__).resolve().parents[1] / "fixtures" / "faces" / "groups"
 FAST = RestoreOptions(steps=1, candidates=2, fit_steps=1, scale=2.0)
 
 
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo library indexed and named, with a tiny restoration model as the default."""
-    home = tmp_path_factory.mktemp("restore-demo")
-    with AppContext.open(home) as ctx:
-        run_demo(ctx, restore=False)
-        tiny_restoration_model(ctx.paths.models / "idfsr" / DEFAULT_MODEL)
-    return home
-
-
 @pytest.fixture
-def demo_app(demo_home: Path, tmp_path: Path) -> Iterator[AppContext]:
+def demo_app(restore_demo_home: Path, tmp_path: Path) -> Iterator[AppContext]:
     home = tmp_path / "home"
-    shutil.copytree(demo_home, home)
+    shutil.copytree(restore_demo_home, home)
     before = torch.get_num_threads()
     torch.set_num_threads(1)  # the machine is shared; the model is tiny
     ctx = AppContext.open(home)
@@ -58,12 +44,7 @@ def demo_app(demo_home: Path, tmp_path: Path) -> Iterator[AppContext]:
 @pytest.fixture
 def old_photo(tmp_path: Path) -> Path:
     """Obama and Biden, shrunk ten times and grey: an old print scanned small."""
-    img = Image.open(GROUPS / "two_people.jpg").convert("RGB")
-    path = tmp_path / "old photos" / "grey.png"
-    path.parent.mkdir()
-    img.resize((round(img.width / 10), round(img.height / 10)), Image.Resampling.LANCZOS).convert(
-        "L").save(path)
-    return path
+    return old_print_of_two_people(tmp_path / "old photos" / "grey.png")
 
 
 def sha(path: Path) -> str:
