@@ -258,6 +258,11 @@ class ChildProcess:
         if self._process is not None and self._process.is_alive():
             return
         self._requests, self._replies = self._mp.Queue(), self._mp.Queue()
+        # A request still in the pipe when the child dies (killed, out of memory) is never
+        # read; multiprocessing would join the queue's feeder thread at exit, and wait for
+        # ever on a request larger than the pipe's buffer. Nothing sent to a child matters
+        # once this process exits, so the exit does not wait for it.
+        self._requests.cancel_join_thread()
         self._cancel_slot = self._mp.Value("q", 0, lock=False)
         self._process = self._mp.Process(
             target=_child_main, name=self.name, daemon=True,

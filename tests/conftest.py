@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +25,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+EXIT_GRACE_S = 120  # how long the test process may take to exit once the tests are done
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A test run that ends must end the process: if something left behind (a thread, a
+    child process, a queue) holds the exit, print every thread's stack and exit with an
+    error after EXIT_GRACE_S, so the run fails with the reason instead of hanging CI."""
+    faulthandler.dump_traceback_later(EXIT_GRACE_S, exit=True, file=sys.__stderr__)
 
 
 @pytest.fixture(autouse=True)

@@ -177,3 +177,31 @@ def test_a_job_waiting_behind_another_says_so_and_can_be_cancelled(
     engine.close()
     worker.join(30)
     assert result and isinstance(result[0], JobCancelled)
+
+
+def test_the_app_exits_at_once_after_its_child_died_with_a_large_request_unread(
+        tmp_path: Path) -> None:
+    """A request larger than the pipe's buffer, sent to a child that died before reading it,
+    must not hold the app's exit (multiprocessing joins a queue's feeder thread at exit)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, signal, sys, threading\n"
+        "from core.child_process import ChildProcess, ChildProcessEnded\n"
+        "if __name__ == '__main__':\n"
+        "    engine = ChildProcess(sys.argv[1])\n"
+        "    engine.call(len, b'')\n"
+        "    pid = engine.pid\n"
+        "    os.kill(pid, signal.SIGSTOP)  # alive, but reads nothing more\n"
+        "    threading.Timer(0.5, os.kill, (pid, signal.SIGKILL)).start()\n"
+        "    try:\n"
+        "        engine.call(len, b'x' * (4 << 20))\n"
+        "    except ChildProcessEnded:\n"
+        "        print('ended', flush=True)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "home")],
+                          capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ended"
