@@ -47,11 +47,14 @@ MIN_LINE_SPAN = 40  # px: a line's extent at least
 MIN_CONTRAST = 16.0  # 0..255 luma; below this nothing counts as damage
 SPOT_STRONG = 6.0
 SPOT_CONTRAST = 1.5  # specks need this times MIN_CONTRAST
-SPOT_TEXTURE = 6.0  # a spot must exceed its surroundings' response this many times
+SPOT_TEXTURE = 4.5  # a spot must exceed its surroundings' response this many times
 SPOT_MAX_AREA = 130  # pixels; larger blobs are the photo's own shapes
 SPOT_RING = 0.3  # a spot's surround may vary at most this share of the spot's contrast
 SPOT_RING_AREA = 20  # pixels: smaller specks are dust wherever they land
 FACE_GROW = 0.25
+FRAME_SIDE = 30  # px: a rectangle outline's sides at least this long
+FRAME_BAND = 8  # px from a side within which a line runs along it
+FRAME_COVER = 0.7  # share of a side's length a line must run along
 GROW = 1  # the mask grown by this many pixels, to take in a line's soft fringe
 
 
@@ -155,7 +158,39 @@ def _lines(response: NDArray[np.float32], sigma: float, step: NDArray[np.float32
     # Long and thin: a short stub or a thick patch is not a scratch.
     ok = span >= min_span
     ok[0] = False
-    return ok[labels]
+    return _open(ok, np.asarray(labels, np.int32), np.asarray(stats, np.int32))[labels]
+
+
+def _open(ok: NDArray[np.bool_], labels: NDArray[np.int32], stats: NDArray[np.int32]
+          ) -> NDArray[np.bool_]:
+    """Of the candidate lines, those that are not part of a rectangle's outline.
+
+    A scratch or a crack runs open across the photo; a line that runs straight along two
+    sides of a rectangle (a corner, or two sides with the third between them) is the white
+    border of a print on an album page or a frame: the photo's own, and filling it would
+    erase it.
+    """
+    ok = ok.copy()
+    for n in np.flatnonzero(ok):
+        x, y, w, h = stats[n, :4]
+        if min(w, h) < FRAME_SIDE:
+            continue  # runs one way only: a line, whatever its angle
+        ys, xs = np.nonzero(labels[y:y + h, x:x + w] == n)
+        pts = np.column_stack([xs, ys]).astype(np.float32)
+        angle = np.deg2rad(cv2.minAreaRect(pts)[2])
+        u = xs * np.cos(angle) + ys * np.sin(angle)
+        v = ys * np.cos(angle) - xs * np.sin(angle)
+        sides = 0
+        for across, along in ((u, v), (v, u)):
+            length = float(along.max() - along.min())
+            if float(across.max() - across.min()) < FRAME_SIDE or length < FRAME_SIDE:
+                continue
+            for edge in np.percentile(across, [2, 98]):
+                near = along[np.abs(across - edge) < FRAME_BAND]
+                covered = len(np.unique(np.round(near).astype(np.int64)))
+                sides += covered >= FRAME_COVER * length
+        ok[n] = sides < 2
+    return ok
 
 
 def _spots(response: NDArray[np.float32], sigma: float, step: NDArray[np.float32],

@@ -188,3 +188,31 @@ def test_a_thick_branching_crack_is_found() -> None:
     assert near(painted, found) > 0.85  # the crack, branches included, is in the mask
     assert near(found, painted) > 0.9  # and little else is
     assert (detect_damage(clean) > 0).mean() < 0.002
+
+
+def test_a_prints_white_border_on_an_album_page_is_kept() -> None:
+    """Prints on a dark album page, each with a thin white border, slightly turned: the
+    borders are the photo's own (filling them would erase them); a scratch across a print
+    is still damage."""
+    page = np.full((420, 640, 3), 55.0)
+    scratch = np.zeros(page.shape[:2], np.uint8)
+    for centre, size, angle in (((170, 200), (230, 150), -2.0), ((460, 220), (260, 190), 3.0)):
+        outer = cv2.boxPoints((centre, (size[0] + 14, size[1] + 14), angle)).astype(np.int32)
+        cv2.fillConvexPoly(page, outer, (215, 205, 180))  # the border: 7 px of white paper
+        inner = cv2.boxPoints((centre, size, angle)).astype(np.int32)
+        cv2.fillConvexPoly(page, inner, (120, 100, 80))
+        x0, y0 = inner.min(axis=0) + 20
+        x1, y1 = inner.max(axis=0) - 20
+        cv2.rectangle(page, (x0 + 30, y0 + 10), (x0 + 90, y1 - 10), (60, 50, 40), -1)
+    cv2.line(scratch, (400, 150), (420, 290), 1, 2)  # across the second print
+    rng = np.random.default_rng(2)
+    page = cv2.GaussianBlur(page, (0, 0), 0.8) + rng.normal(0, 2.0, page.shape)
+    page[scratch > 0] = (225, 220, 205)
+    photo = np.clip(np.rint(page), 0, 255).astype(np.uint8)
+    mask = detect_damage(photo) > 0
+    border = np.zeros(page.shape[:2], np.uint8)
+    for centre, size, angle in (((170, 200), (230, 150), -2.0), ((460, 220), (260, 190), 3.0)):
+        box = cv2.boxPoints((centre, (size[0] + 7, size[1] + 7), angle)).astype(np.int32)
+        cv2.polylines(border, [box], True, 1, 5)
+    assert mask[border > 0].mean() < 0.05, "the prints' borders were taken for cracks"
+    assert mask[scratch > 0].mean() > 0.8, "the scratch across a print was missed"
