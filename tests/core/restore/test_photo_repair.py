@@ -216,3 +216,26 @@ def test_a_prints_white_border_on_an_album_page_is_kept() -> None:
         cv2.polylines(border, [box], True, 1, 5)
     assert mask[border > 0].mean() < 0.05, "the prints' borders were taken for cracks"
     assert mask[scratch > 0].mean() > 0.8, "the scratch across a print was missed"
+
+
+def _fine_spread(rgb: np.ndarray, where: np.ndarray) -> float:
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return float(1.4826 * np.median(np.abs((gray - cv2.GaussianBlur(gray, (0, 0), 1.0))[where])))
+
+
+def test_a_fill_on_a_grainy_print_gets_the_prints_grain() -> None:
+    rng = np.random.default_rng(4)
+    print_ = np.clip(np.rint(scene(seed=2) + rng.normal(0, 7, (240, 320))[..., None]), 0,
+                     255).astype(np.uint8)
+    hole = np.zeros(print_.shape[:2], np.uint8)
+    cv2.line(hole, (30, 20), (290, 200), 255, 5)
+    ring = (cv2.dilate(hole, np.ones((15, 15), np.uint8)) > 0) & (hole == 0)
+    smooth = repair(print_, hole, grain=False)
+    grainy = repair(print_, hole)
+    around = _fine_spread(print_, ring)
+    assert _fine_spread(smooth, hole > 0) < 0.3 * around  # a smooth streak
+    assert 0.7 * around < _fine_spread(grainy, hole > 0) < 1.3 * around
+    assert np.array_equal(grainy, repair(print_, hole))  # the same photo, the same output
+    assert np.array_equal(grainy[hole == 0], print_[hole == 0])  # only the hole changes
+    clean = scene(seed=2)  # hardly any grain: the fill stays smooth
+    assert np.array_equal(repair(clean, hole), repair(clean, hole, grain=False))
