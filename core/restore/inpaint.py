@@ -86,8 +86,7 @@ def _regrain(filled: NDArray[np.float32], tile: Image, hole: NDArray[np.bool_],
         return filled
     noise = _fine(np.random.default_rng(seed).standard_normal(hole.shape).astype(np.float32))
     grain = noise * (sigma / max(_mad(noise), 1e-6))
-    return np.where(hole[..., None] if filled.ndim == 3 else hole,
-                    filled + (grain[..., None] if filled.ndim == 3 else grain), filled)
+    return np.where(hole[..., None], filled + grain[..., None], filled)
 
 
 def _fill_tile(tile: Image, hole: NDArray[np.uint8], method: str, grain: bool,
